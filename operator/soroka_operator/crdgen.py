@@ -1,0 +1,166 @@
+"""Generate the Strategy CRD from the settings models: `python -m soroka_operator.crdgen [--check]`.
+
+The CRD is written where the chart and the kustomize base read it; `--check` exits 1 when any
+committed copy differs from what the models produce now.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+
+from soroka_operator import crdparts
+from soroka_operator.fields import GROUPS, SpecField, spec_fields
+
+GROUP = "soroka.io"
+VERSION = "v1alpha1"
+PLURAL = "strategies"
+KIND = "Strategy"
+CRD_NAME = f"{PLURAL}.{GROUP}"
+REPO = Path(__file__).resolve().parents[2]
+OUTPUTS = (
+    Path("crds"),
+    Path("helm/soroka/crds"),
+    Path("k8s/base/crds"),
+)
+
+_KEPT = ("type", "pattern", "minLength", "maxLength", "minimum", "maximum", "enum", "default", "description")
+
+
+def field_schema(field: SpecField, model_schema: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI v3 (structural) schema of one settings field, from pydantic's JSON Schema of its group."""
+    js = dict(model_schema["properties"][field.name])
+    ref = js.pop("$ref", None)
+    if ref is not None:
+        js = {**model_schema["$defs"][ref.rsplit("/", 1)[1]], **js}
+    out: dict[str, Any] = {}
+    if "anyOf" in js:  # `int | Literal["all"]`: Kubernetes' int-or-string
+        branches = []
+        for branch in js["anyOf"]:
+            b = {"type": branch["type"]}
+            if "const" in branch:
+                b["enum"] = [branch["const"]]
+            elif branch["type"] == "integer":
+                b["minimum"] = 1  # the model's validator: a positive count
+            branches.append(b)
+        out["x-kubernetes-int-or-string"] = True
+        out["anyOf"] = branches
+    for key in _KEPT:
+        if key in js:
+            out[key] = js[key]
+    for key, flag in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if key in js:  # JSON Schema 2020 numbers become OpenAPI v3 booleans
+            out[flag] = js[key]
+            out[key] = True
+    if out.get("type") == "number" and isinstance(out.get("default"), int):
+        out["default"] = float(out["default"])
+    return out
+
+
+def spec_schema() -> dict[str, Any]:
+    """The `spec` schema: one object per settings group plus the workload groups."""
+    schemas: dict[type[BaseModel], dict[str, Any]] = {m: m.model_json_schema() for m, _, _ in GROUPS}
+    spec: dict[str, Any] = {"type": "object", "properties": {}, "default": {}}
+    for model, path, _ in GROUPS:
+        node = spec
+        for part in path:
+            props = node.setdefault("properties", {})
+            node = props.setdefault(part, {"type": "object", "default": {}})
+        node.setdefault("description", (model.__doc__ or "").strip().splitlines()[0])
+    for field in spec_fields():
+        node = spec
+        for part in field.path[:-1]:
+            node = node["properties"][part]
+        node.setdefault("properties", {})[field.path[-1]] = field_schema(field, schemas[field.model])
+    crdparts.add_workload_groups(spec)
+    spec["x-kubernetes-validations"] = crdparts.VALIDATIONS
+    return spec
+
+
+def build_crd() -> dict[str, Any]:
+    version = {
+        "name": VERSION,
+        "served": True,
+        "storage": True,
+        "schema": {
+            "openAPIV3Schema": {
+                "type": "object",
+                "description": "A Soroka strategy: detector, filter, risk, universe and outputs, run as services.",
+                "properties": {
+                    "apiVersion": {"type": "string"},
+                    "kind": {"type": "string"},
+                    "metadata": {"type": "object"},
+                    "spec": spec_schema(),
+                    "status": crdparts.STATUS,
+                },
+            }
+        },
+        "subresources": {
+            "status": {},
+            "scale": {
+                "specReplicasPath": ".spec.analyzers.replicas",
+                "statusReplicasPath": ".status.analyzers.replicas",
+                "labelSelectorPath": ".status.analyzers.selector",
+            },
+        },
+        "additionalPrinterColumns": crdparts.PRINTER_COLUMNS,
+    }
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": CRD_NAME, "labels": {"app.kubernetes.io/part-of": "soroka"}},
+        "spec": {
+            "group": GROUP,
+            "scope": "Namespaced",
+            "names": {
+                "plural": PLURAL,
+                "singular": "strategy",
+                "kind": KIND,
+                "listKind": f"{KIND}List",
+                "shortNames": ["strat"],
+                "categories": ["soroka"],
+            },
+            "versions": [version],
+        },
+    }
+
+
+def render_files() -> dict[str, str]:
+    """File name → YAML text of every generated manifest."""
+    header = "# Generated by `python -m soroka_operator.crdgen` from soroka.core.settings: do not edit.\n"
+    dump = yaml.safe_dump(build_crd(), sort_keys=False, width=110)
+    peering = yaml.safe_dump_all(crdparts.peering_crds(), sort_keys=False, width=110)
+    return {f"{CRD_NAME}.yaml": header + dump, "kopf-peering.yaml": header + peering}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m soroka_operator.crdgen", description=__doc__)
+    parser.add_argument("--check", action="store_true", help="exit 1 if a committed file is stale")
+    parser.add_argument("--root", type=Path, default=REPO, help="repository root")
+    args = parser.parse_args(argv)
+    stale = []
+    for name, text in render_files().items():
+        for folder in OUTPUTS:
+            path = args.root / folder / name
+            current = path.read_text() if path.exists() else None
+            if current == text:
+                continue
+            if args.check:
+                stale.append(str(path))
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text)
+                print(f"wrote {path}")
+    if stale:
+        print("stale CRD files (run `make crd`): " + ", ".join(stale), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

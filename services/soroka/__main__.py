@@ -1,0 +1,7 @@
+"""`python -m soroka` is the `soroka` command."""
+
+import sys
+
+from soroka.cli import main
+
+sys.exit(main())

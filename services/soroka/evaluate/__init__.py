@@ -1,0 +1,1 @@
+"""Evaluation: post-signal performance of detected events (pure functions, no I/O)."""

@@ -1,0 +1,1 @@
+"""Historical market data on disk: Binance bulk kline files (data.binance.vision)."""
