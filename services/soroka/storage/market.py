@@ -128,3 +128,25 @@ async def prune_history(pool: asyncpg.Pool, before_ms: int) -> int:
         a = await conn.execute("DELETE FROM candles WHERE open_time < $1", before_ms)
         b = await conn.execute("DELETE FROM ticker_snapshots WHERE minute < $1", before_ms)
     return int(a.split()[-1]) + int(b.split()[-1])
+
+
+async def publish_cursors(pool: asyncpg.Pool, strategy: str, interval: str) -> dict[str, int]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT symbol, last_open_time FROM publish_cursors WHERE strategy = $1 AND interval = $2",
+            strategy,
+            interval,
+        )
+    return {r["symbol"]: int(r["last_open_time"]) for r in rows}
+
+
+async def advance_publish_cursors(pool: asyncpg.Pool, strategy: str, interval: str, cursors: dict[str, int]) -> None:
+    if not cursors:
+        return
+    async with pool.acquire() as conn:
+        await conn.executemany(
+            """INSERT INTO publish_cursors (strategy, symbol, interval, last_open_time) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (strategy, symbol, interval) DO UPDATE
+               SET last_open_time = GREATEST(publish_cursors.last_open_time, EXCLUDED.last_open_time)""",
+            [(strategy, s, interval, t) for s, t in cursors.items()],
+        )

@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from soroka.core.messages import Message, MessageError
+from soroka.observability.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=Message)
@@ -67,6 +68,8 @@ class StreamConsumer(Generic[M]):
         block_ms: int = 1000,
         claim_idle_ms: int = 30_000,
         dead_letter_after: int = 5,
+        metrics: ServiceMetrics | None = None,
+        label: str = "",
     ) -> None:
         self.client = client
         self.stream = stream
@@ -79,6 +82,8 @@ class StreamConsumer(Generic[M]):
         self.claim_idle_ms = claim_idle_ms
         self.dead_letter_after = dead_letter_after
         self.stats = ConsumerStats()
+        self.metrics = metrics
+        self.label = label or stream.rsplit(":", 1)[-1]
         self._last_claim = 0.0
 
     @property
@@ -133,6 +138,8 @@ class StreamConsumer(Generic[M]):
                     continue
                 eid = _s(entry_id)
                 self.stats.reclaimed += 1
+                if self.metrics:
+                    self.metrics.reclaimed(self.label)
                 await self._handle(eid, fields, deliveries=await self._deliveries(eid))
                 handled += 1
             if start == "0-0" or not entries:
@@ -164,6 +171,7 @@ class StreamConsumer(Generic[M]):
         if deliveries > self.dead_letter_after:
             await self._dead_letter(entry_id, fields, "attempts", f"failed {deliveries - 1} times")
             return
+        started = time.perf_counter()
         try:
             await self.handler(message, entry_id)
         except asyncio.CancelledError:
@@ -177,6 +185,11 @@ class StreamConsumer(Generic[M]):
             return
         await self.client.xack(self.stream, self.group, entry_id)
         self.stats.processed += 1
+        if self.metrics:
+            self.metrics.processed(self.label)
+            self.metrics.stream_processing_seconds.labels(self.metrics.service, self.label).observe(
+                time.perf_counter() - started
+            )
 
     async def _dead_letter(self, entry_id: str, fields: dict[Any, Any], reason: str, detail: str) -> None:
         body = {_s(k): _s(v) for k, v in fields.items()}
@@ -186,6 +199,8 @@ class StreamConsumer(Generic[M]):
             pipe.xack(self.stream, self.group, entry_id)
             await pipe.execute()
         self.stats.dead(reason)
+        if self.metrics:
+            self.metrics.dead_lettered(self.label, reason)
         log.error("dead-lettered %s %s (%s): %s", self.stream, entry_id, reason, detail)
 
     async def lag_and_pending(self) -> tuple[int, int]:
@@ -193,7 +208,10 @@ class StreamConsumer(Generic[M]):
         for g in await self.client.xinfo_groups(self.stream):
             if _s(g["name"]) == self.group:
                 lag = g.get("lag")
-                return (int(lag) if lag is not None else 0, int(g["pending"]))
+                pending = int(g["pending"])
+                if self.metrics:
+                    self.metrics.set_backlog(self.label, self.group, lag=None if lag is None else int(lag), pending=pending)
+                return (int(lag) if lag is not None else 0, pending)
         return (0, 0)
 
 

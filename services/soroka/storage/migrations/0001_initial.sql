@@ -26,6 +26,16 @@ CREATE TABLE candles (
 );
 CREATE INDEX candles_open_time_brin ON candles USING brin (open_time);
 
+-- How far each symbol's closed candles have been published on the candles stream (the outbox cursor):
+-- after a crash between storing and publishing, the ingest publishes what is stored beyond it.
+CREATE TABLE publish_cursors (
+    strategy      text NOT NULL,
+    symbol        text NOT NULL,
+    interval      text NOT NULL,
+    last_open_time bigint NOT NULL,
+    PRIMARY KEY (strategy, symbol, interval)
+);
+
 -- 24h ticker snapshots: one row per symbol per minute (the preserved history of Binance's 24h figures).
 CREATE TABLE ticker_snapshots (
     symbol        text NOT NULL,

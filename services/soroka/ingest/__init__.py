@@ -1,0 +1,1 @@
+"""The ingest service: universe, 24h tickers and closed candles from Binance into Postgres and the candles stream."""
