@@ -8,6 +8,17 @@ import redis.asyncio as aioredis
 
 from soroka.core.messages import Message
 
+# KEYS: claim key, then the streams. ARGV: ttl seconds, maxlen, then the flat field list.
+_PUBLISH_ONCE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[1])) then
+  local fields = {}
+  for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
+  for k = 2, #KEYS do redis.call('XADD', KEYS[k], 'MAXLEN', '~', ARGV[2], '*', unpack(fields)) end
+  return 1
+end
+return 0
+"""
+
 
 class StreamProducer:
     """Adds messages to streams; each XADD trims the stream to about `maxlen` entries."""
@@ -15,10 +26,14 @@ class StreamProducer:
     def __init__(self, client: aioredis.Redis, *, maxlen: int = 100_000) -> None:
         self._client = client
         self._maxlen = maxlen
+        self._once = client.register_script(_PUBLISH_ONCE)
 
     async def publish(self, stream: str, message: Message) -> str:
         entry_id = await self._client.xadd(
-            stream, message.encode(), maxlen=self._maxlen, approximate=True  # type: ignore[arg-type]
+            stream,
+            message.encode(),
+            maxlen=self._maxlen,
+            approximate=True,  # type: ignore[arg-type]
         )
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
@@ -31,3 +46,16 @@ class StreamProducer:
                 pipe.xadd(stream, m.encode(), maxlen=self._maxlen, approximate=True)  # type: ignore[arg-type]
             ids = await pipe.execute()
         return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
+
+    async def publish_once(
+        self, claim_key: str, streams: Sequence[str], message: Message, *, ttl_s: int = 7 * 86_400
+    ) -> bool:
+        """Atomically claim `claim_key` and add the message to every stream; False if already claimed.
+
+        A redelivered input that reaches this point again publishes nothing a second time.
+        """
+        flat: list[str] = []
+        for k, v in message.encode().items():
+            flat += [k, v]
+        done = await self._once(keys=[claim_key, *streams], args=[ttl_s, self._maxlen, *flat])
+        return bool(done)
