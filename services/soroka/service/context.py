@@ -103,8 +103,6 @@ async def service_context(
 
 
 async def _cancel(task: asyncio.Task[Any]) -> None:
+    """Stop a helper task and wait for it, without swallowing a cancellation of our own caller."""
     task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
+    await asyncio.wait([task])

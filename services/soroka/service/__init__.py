@@ -1,0 +1,1 @@
+"""The runtime every service shares: stop signals, the asyncio entry point, configuration reloads."""
