@@ -50,7 +50,9 @@ class Message(BaseModel):
         version = f.get("v")
         version = version.decode() if isinstance(version, bytes) else version
         if version != str(SCHEMA_VERSION):
-            raise MessageError(f"unsupported schema version v={version!r} (this build reads v={SCHEMA_VERSION})")
+            raise MessageError(
+                f"unsupported schema version v={version!r} (this build reads v={SCHEMA_VERSION})"
+            )
         data = f.get("data")
         if data is None:
             raise MessageError("message has no 'data' field")
@@ -108,7 +110,9 @@ class SignalMessage(Message):
     type: EventType
     interval: str = "1m"
     open_time: int = Field(description="Open time of the breakout candle, UTC ms.")
-    close_time: int = Field(description="Close time of the breakout candle, UTC ms (MAX_SIGNAL_AGE counts from here).")
+    close_time: int = Field(
+        description="Close time of the breakout candle, UTC ms (MAX_SIGNAL_AGE counts from here)."
+    )
     close: float = Field(description="Close of the breakout candle: the entry reference.")
     level: float
     strength: float
@@ -134,7 +138,9 @@ class ReportMessage(Message):
     open_time: int
     entry: float
     confidence: float
-    pnl: dict[str, float | None] = Field(description="PnL % by horizon in minutes ('1'..'15'); None = unavailable.")
+    pnl: dict[str, float | None] = Field(
+        description="PnL % by horizon in minutes ('1'..'15'); None = unavailable."
+    )
     pnl_net: dict[str, float | None] = Field(default_factory=dict)
     mfe: float | None = None
     mae: float | None = None
@@ -161,6 +167,21 @@ class TradeMessage(Message):
     reason: str | None = None
     equity: float
     at: int
+
+
+class ReportsStream:
+    """Decoder of the `reports` stream, which carries PnL reports and paper trades."""
+
+    kinds: ClassVar[dict[str, type[ReportMessage] | type[TradeMessage]]] = {"report": ReportMessage, "trade": TradeMessage}
+
+    @classmethod
+    def decode(cls, fields: Mapping[Any, Any]) -> ReportMessage | TradeMessage:
+        kind = fields.get("kind", fields.get(b"kind"))
+        kind = kind.decode() if isinstance(kind, bytes) else kind
+        target = cls.kinds.get(str(kind))
+        if target is None:
+            raise MessageError(f"unexpected message kind {kind!r} on the reports stream")
+        return target.decode(fields)
 
 
 def dumps(obj: Any) -> str:

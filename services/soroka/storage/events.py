@@ -41,8 +41,21 @@ async def store_event(
                                volume_ratio, body_ratio, confidence, metrics, verdicts, passed)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb, $15)
            ON CONFLICT (event_id) DO NOTHING""",
-        event_id, strategy, symbol, type, interval, open_time, close, level, strength,
-        finite_ratio, body_ratio, confidence, _json(metrics), _json(list(verdicts)), passed,
+        event_id,
+        strategy,
+        symbol,
+        type,
+        interval,
+        open_time,
+        close,
+        level,
+        strength,
+        finite_ratio,
+        body_ratio,
+        confidence,
+        _json(metrics),
+        _json(list(verdicts)),
+        passed,
     )
     return status.endswith(" 1")
 
@@ -51,8 +64,14 @@ async def store_signal(conn: asyncpg.Connection, signal: SignalMessage) -> bool:
     status = await conn.execute(
         """INSERT INTO signals (event_id, strategy, symbol, type, open_time, close_time, published_at, payload)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) ON CONFLICT (event_id) DO NOTHING""",
-        signal.event_id, signal.strategy, signal.symbol, signal.type.value, signal.open_time,
-        signal.close_time, signal.published_at, signal.model_dump_json(),
+        signal.event_id,
+        signal.strategy,
+        signal.symbol,
+        signal.type.value,
+        signal.open_time,
+        signal.close_time,
+        signal.published_at,
+        signal.model_dump_json(),
     )
     return status.endswith(" 1")
 
@@ -65,5 +84,7 @@ async def stored_signal(conn: asyncpg.Connection, event_id: str) -> SignalMessag
 async def events_of(pool: asyncpg.Pool, strategy: str) -> list[asyncpg.Record]:
     async with pool.acquire() as conn:
         return list(
-            await conn.fetch("SELECT * FROM events WHERE strategy = $1 ORDER BY symbol, open_time, type", strategy)
+            await conn.fetch(
+                "SELECT * FROM events WHERE strategy = $1 ORDER BY symbol, open_time, type", strategy
+            )
         )

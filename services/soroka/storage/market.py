@@ -40,7 +40,18 @@ async def store_candles(pool: asyncpg.Pool, interval: str, candles: Iterable[tup
         await conn.copy_records_to_table(
             "candles_in",
             records=records,
-            columns=["symbol", "interval", "open_time", "open", "high", "low", "close", "volume", "quote_volume", "trades"],
+            columns=[
+                "symbol",
+                "interval",
+                "open_time",
+                "open",
+                "high",
+                "low",
+                "close",
+                "volume",
+                "quote_volume",
+                "trades",
+            ],
         )
         status = await conn.execute(
             """INSERT INTO candles (symbol, interval, open_time, open, high, low, close, volume, quote_volume, trades)
@@ -55,7 +66,18 @@ async def store_ticker_snapshots(
 ) -> int:
     """One row per symbol per minute; a second snapshot of the same minute is ignored."""
     records = [
-        (t.symbol, minute, t.last_price, t.open_price, t.high, t.low, t.volume, t.quote_volume, t.trade_count, ranks.get(t.symbol, 0))
+        (
+            t.symbol,
+            minute,
+            t.last_price,
+            t.open_price,
+            t.high,
+            t.low,
+            t.volume,
+            t.quote_volume,
+            t.trade_count,
+            ranks.get(t.symbol, 0),
+        )
         for t in tickers
     ]
     if not records:
@@ -65,7 +87,9 @@ async def store_ticker_snapshots(
             "CREATE TEMP TABLE IF NOT EXISTS tickers_in (LIKE ticker_snapshots) ON COMMIT DELETE ROWS"
         )
         await conn.copy_records_to_table("tickers_in", records=records)
-        status = await conn.execute("INSERT INTO ticker_snapshots SELECT * FROM tickers_in ON CONFLICT DO NOTHING")
+        status = await conn.execute(
+            "INSERT INTO ticker_snapshots SELECT * FROM tickers_in ON CONFLICT DO NOTHING"
+        )
     return int(status.split()[-1])
 
 
@@ -101,7 +125,16 @@ async def recent_candles(
     out: dict[str, list[Candle]] = {}
     for r in rows:
         out.setdefault(r["symbol"], []).append(
-            Candle(r["open_time"], r["open"], r["high"], r["low"], r["close"], r["volume"], r["quote_volume"], r["trades"])
+            Candle(
+                r["open_time"],
+                r["open"],
+                r["high"],
+                r["low"],
+                r["close"],
+                r["volume"],
+                r["quote_volume"],
+                r["trades"],
+            )
         )
     return out
 
@@ -140,7 +173,9 @@ async def publish_cursors(pool: asyncpg.Pool, strategy: str, interval: str) -> d
     return {r["symbol"]: int(r["last_open_time"]) for r in rows}
 
 
-async def advance_publish_cursors(pool: asyncpg.Pool, strategy: str, interval: str, cursors: dict[str, int]) -> None:
+async def advance_publish_cursors(
+    pool: asyncpg.Pool, strategy: str, interval: str, cursors: dict[str, int]
+) -> None:
     if not cursors:
         return
     async with pool.acquire() as conn:

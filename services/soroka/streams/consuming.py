@@ -11,18 +11,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
-from soroka.core.messages import Message, MessageError
+from soroka.core.messages import MessageError
 from soroka.observability.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
-M = TypeVar("M", bound=Message)
+M = TypeVar("M")
+M_co = TypeVar("M_co", covariant=True)
+
+
+class Decoder(Protocol[M_co]):
+    """Anything that turns stream fields into a typed message (a Message class, or a union decoder)."""
+
+    def decode(self, fields: Mapping[Any, Any]) -> M_co: ...
 
 
 class TemporaryError(Exception):
@@ -62,7 +69,7 @@ class StreamConsumer(Generic[M]):
         stream: str,
         group: str,
         consumer: str,
-        message_type: type[M],
+        message_type: Decoder[M],
         handler: Handler[M],
         batch: int = 100,
         block_ms: int = 1000,
@@ -130,7 +137,12 @@ class StreamConsumer(Generic[M]):
         handled, start = 0, "0-0"
         while True:
             resp = await self.client.xautoclaim(
-                self.stream, self.group, self.consumer, min_idle_time=self.claim_idle_ms, start_id=start, count=self.batch
+                self.stream,
+                self.group,
+                self.consumer,
+                min_idle_time=self.claim_idle_ms,
+                start_id=start,
+                count=self.batch,
             )
             start, entries = _s(resp[0]), resp[1]
             for entry_id, fields in entries:
@@ -149,7 +161,9 @@ class StreamConsumer(Generic[M]):
         """After a restart under the same name, finish what this consumer had read but not acked."""
         last = "0"
         while not stop.is_set():
-            resp = await self.client.xreadgroup(self.group, self.consumer, {self.stream: last}, count=self.batch)
+            resp = await self.client.xreadgroup(
+                self.group, self.consumer, {self.stream: last}, count=self.batch
+            )
             entries = resp[0][1] if resp else []
             if not entries:
                 return
@@ -181,7 +195,9 @@ class StreamConsumer(Generic[M]):
             return
         except Exception as e:
             self.stats.failed += 1
-            log.warning("processing %s %s failed (attempt %d), left pending: %s", self.stream, entry_id, deliveries, e)
+            log.warning(
+                "processing %s %s failed (attempt %d), left pending: %s", self.stream, entry_id, deliveries, e
+            )
             return
         await self.client.xack(self.stream, self.group, entry_id)
         self.stats.processed += 1
@@ -193,7 +209,14 @@ class StreamConsumer(Generic[M]):
 
     async def _dead_letter(self, entry_id: str, fields: dict[Any, Any], reason: str, detail: str) -> None:
         body = {_s(k): _s(v) for k, v in fields.items()}
-        body.update({"dead_reason": reason, "dead_detail": detail[:2000], "dead_group": self.group, "dead_id": entry_id})
+        body.update(
+            {
+                "dead_reason": reason,
+                "dead_detail": detail[:2000],
+                "dead_group": self.group,
+                "dead_id": entry_id,
+            }
+        )
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.xadd(self.dead_letter_stream, body, maxlen=100_000, approximate=True)  # type: ignore[arg-type]
             pipe.xack(self.stream, self.group, entry_id)
@@ -210,7 +233,9 @@ class StreamConsumer(Generic[M]):
                 lag = g.get("lag")
                 pending = int(g["pending"])
                 if self.metrics:
-                    self.metrics.set_backlog(self.label, self.group, lag=None if lag is None else int(lag), pending=pending)
+                    self.metrics.set_backlog(
+                        self.label, self.group, lag=None if lag is None else int(lag), pending=pending
+                    )
                 return (int(lag) if lag is not None else 0, pending)
         return (0, 0)
 

@@ -138,6 +138,7 @@ CREATE TABLE paper_trades (
     pnl           double precision,
     fees          double precision NOT NULL DEFAULT 0,
     reason        text,
+    position      jsonb,
     UNIQUE (strategy, event_id)
 );
 CREATE TABLE paper_equity (

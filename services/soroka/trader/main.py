@@ -1,0 +1,72 @@
+"""`soroka trader`: the paper-trading bot, a consumer of the trade queue (TRADE_QUEUE_NAME)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from pathlib import Path
+
+from soroka.core.messages import SignalMessage
+from soroka.core.settings import TraderSettings, load_settings
+from soroka.service.context import ServiceContext, service_context
+from soroka.service.running import consumer_name, run_async
+from soroka.streams.consuming import StreamConsumer
+from soroka.streams.producing import StreamProducer
+from soroka.trader.service import PaperTrader, TraderMetrics
+
+log = logging.getLogger("soroka.trader")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env-file", type=Path, default=None, help="the service's .env file")
+    parser.add_argument("--poll-seconds", type=float, default=1.0, help="how often open positions check new candles")
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings(TraderSettings, args.env_file)
+    return run_async(lambda stop: serve(settings, args.env_file, stop, poll=args.poll_seconds))
+
+
+async def serve(settings: TraderSettings, env_file: Path | None, stop: asyncio.Event, *, poll: float = 1.0) -> int:
+    async with service_context("trader", settings, env_file, stop) as ctx:
+        assert ctx.pool is not None
+        trader = PaperTrader(
+            settings, ctx.pool, StreamProducer(ctx.redis, maxlen=settings.stream_maxlen),
+            TraderMetrics(ctx.metrics.registry), ctx.tracing,
+        )  # fmt: skip
+        await trader.restore()
+        ctx.on_reload.append(trader.apply_settings)
+        consumer = StreamConsumer(
+            ctx.redis,
+            stream=settings.trade_queue_name,
+            group=f"paper-trader-{settings.strategy_name}",
+            consumer=consumer_name(settings.consumer_name),
+            message_type=SignalMessage,
+            handler=trader.on_signal,
+            claim_idle_ms=settings.claim_idle_ms,
+            dead_letter_after=settings.dead_letter_after,
+            metrics=ctx.metrics,
+            label="trade_queue",
+        )
+        task = asyncio.create_task(_follow(ctx, trader, stop, poll))
+        try:
+            await consumer.run(stop)
+        finally:
+            await task
+    return 0
+
+
+async def _follow(ctx: ServiceContext[TraderSettings], trader: PaperTrader, stop: asyncio.Event, poll: float) -> None:
+    while not stop.is_set():
+        ctx.heartbeat.beat()
+        try:
+            await trader.follow_candles()
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # positions stay open and are checked again next pass
+            log.warning("following candles failed: %s", e)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=poll)
+        except TimeoutError:
+            pass
