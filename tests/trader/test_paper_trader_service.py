@@ -32,15 +32,32 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 def signal(strategy: str, symbol: str = "AUSDT", type_: EventType = EventType.BOS_UP) -> SignalMessage:
     return SignalMessage(
-        event_id=f"{strategy}:{symbol}:{type_.value}:{T0}", strategy=strategy, symbol=symbol, type=type_,
-        open_time=T0, close_time=T0 + MINUTE - 1, close=100.0, level=99.0, strength=1.01, volume_ratio=2,
-        body_ratio=0.8, confidence=0.6, published_at=T0 + MINUTE,
+        event_id=f"{strategy}:{symbol}:{type_.value}:{T0}",
+        strategy=strategy,
+        symbol=symbol,
+        type=type_,
+        open_time=T0,
+        close_time=T0 + MINUTE - 1,
+        close=100.0,
+        level=99.0,
+        strength=1.01,
+        volume_ratio=2,
+        body_ratio=0.8,
+        confidence=0.6,
+        published_at=T0 + MINUTE,
     )
 
 
 def trader(strategy: str, pool: asyncpg.Pool, client: aioredis.Redis, now: int) -> PaperTrader:
     s = load_settings(TraderSettings, environ={}, strategy_name=strategy, fee_pct=0.001)
-    return PaperTrader(s, pool, StreamProducer(client), TraderMetrics(new_registry()), Tracing(None, strategy), now_ms=lambda: now)
+    return PaperTrader(
+        s,
+        pool,
+        StreamProducer(client),
+        TraderMetrics(new_registry()),
+        Tracing(None, strategy),
+        now_ms=lambda: now,
+    )
 
 
 async def trades(client: aioredis.Redis, strategy: str) -> list[TradeMessage]:
@@ -56,15 +73,19 @@ async def test_a_signal_opens_a_position_that_a_stop_loss_candle_closes_and_equi
     assert [m.status for m in await trades(redis_client, strategy)] == ["open"]
     await market.store_candles(pool, "1m", [("AUSDT", Candle(T0 + MINUTE, 100, 101, 91.0, 92, 1, 1, 1))])
     assert await t.follow_candles() == 1
-    opened, closed = await trades(redis_client, strategy)
-    assert closed.status == "closed" and closed.reason == "stoploss" and closed.exit_price == pytest.approx(92.0)
+    _opened, closed = await trades(redis_client, strategy)
+    assert (
+        closed.status == "closed" and closed.reason == "stoploss" and closed.exit_price == pytest.approx(92.0)
+    )
     row = await pool.fetchrow("SELECT * FROM paper_trades WHERE strategy = $1", strategy)
     assert row["status"] == "closed" and row["pnl"] == pytest.approx(closed.pnl)
     assert t.book.balance == pytest.approx(10_000 + closed.pnl)
     assert closed.equity == pytest.approx(t.book.balance)
 
 
-async def test_a_stale_signal_opens_nothing(pool: asyncpg.Pool, redis_client: aioredis.Redis, strategy: str) -> None:
+async def test_a_stale_signal_opens_nothing(
+    pool: asyncpg.Pool, redis_client: aioredis.Redis, strategy: str
+) -> None:
     t = trader(strategy, pool, redis_client, now=T0 + MINUTE + 61_000)
     await t.on_signal(signal(strategy), "1-0")
     assert await trades(redis_client, strategy) == []
@@ -86,5 +107,3 @@ async def test_after_a_restart_open_positions_and_balance_are_restored_and_redel
     await market.store_candles(pool, "1m", candles)
     assert await second.follow_candles() == 1
     assert (await trades(redis_client, strategy))[-1].reason == "time"
-
-

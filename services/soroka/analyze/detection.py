@@ -202,5 +202,7 @@ def detect_reference(symbol: str, candles: CandleArrays, params: DetectorSetting
                 continue
             last_emitted[event_type] = ot[t]
             strength = c[t] / level if up else level / c[t]
-            events.append(Event(symbol, event_type, t, ot[t], c[t], level, strength, volume_ratio, body_ratio))
+            events.append(
+                Event(symbol, event_type, t, ot[t], c[t], level, strength, volume_ratio, body_ratio)
+            )
     return events

@@ -13,7 +13,7 @@ from soroka.core.messages import CandlesMessage, stream_key
 from soroka.core.settings import AnalyzeSettings, load_settings
 from soroka.observability.health import Check, CheckResult
 from soroka.service.context import ServiceContext, service_context
-from soroka.service.running import consumer_name, run_async
+from soroka.service.running import consumer_name, run_async, sleep_unless_stopped
 from soroka.streams.consuming import StreamConsumer
 
 log = logging.getLogger("soroka.analyze")
@@ -76,7 +76,9 @@ async def serve(settings: AnalyzeSettings, env_file: Path | None, stop: asyncio.
     return 0
 
 
-async def _watch_backlog(consumer: StreamConsumer[CandlesMessage], ctx: ServiceContext[AnalyzeSettings], stop: asyncio.Event) -> None:
+async def _watch_backlog(
+    consumer: StreamConsumer[CandlesMessage], ctx: ServiceContext[AnalyzeSettings], stop: asyncio.Event
+) -> None:
     """Keep lag/pending gauges and the heartbeat fresh even when no message arrives."""
     while not stop.is_set():
         ctx.heartbeat.beat()
@@ -84,4 +86,4 @@ async def _watch_backlog(consumer: StreamConsumer[CandlesMessage], ctx: ServiceC
             await consumer.lag_and_pending()
         except Exception as e:  # the gauges are advisory; the consumer loop reports Redis errors itself
             log.debug("backlog probe failed: %s", e)
-        await asyncio.sleep(5)
+        await sleep_unless_stopped(stop, 5)

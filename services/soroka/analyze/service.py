@@ -31,16 +31,27 @@ def event_id(strategy: str, ev: Event, interval: str) -> str:
 
 class AnalyzeMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.events = Counter("soroka_analyze_events", "Detected events by type.", ["type"], registry=registry)
-        self.signals = Counter("soroka_analyze_signals", "Signals published by type.", ["type"], registry=registry)
+        self.events = Counter(
+            "soroka_analyze_events", "Detected events by type.", ["type"], registry=registry
+        )
+        self.signals = Counter(
+            "soroka_analyze_signals", "Signals published by type.", ["type"], registry=registry
+        )
         self.filter_outcomes = Counter(
-            "soroka_analyze_filter_outcomes", "Filter verdicts by filter and outcome.", ["filter", "outcome"], registry=registry
+            "soroka_analyze_filter_outcomes",
+            "Filter verdicts by filter and outcome.",
+            ["filter", "outcome"],
+            registry=registry,
         )
         self.duplicates = Counter(
-            "soroka_analyze_duplicate_events", "Redelivered events recognised and not stored twice.", registry=registry
+            "soroka_analyze_duplicate_events",
+            "Redelivered events recognised and not stored twice.",
+            registry=registry,
         )
         self.spacing_suppressed = Counter(
-            "soroka_analyze_spacing_suppressed", "Events suppressed by the cross-replica spacing guard.", registry=registry
+            "soroka_analyze_spacing_suppressed",
+            "Events suppressed by the cross-replica spacing guard.",
+            registry=registry,
         )
         self.latency = Histogram(
             "soroka_analyze_signal_latency_seconds",
@@ -76,7 +87,9 @@ class Analyzer:
         with (
             log_context(symbol=msg.symbol),
             self.tracing.start_span(
-                "analyze.candles", msg.traceparent, {"soroka.symbol": msg.symbol, "soroka.strategy": s.strategy_name}
+                "analyze.candles",
+                msg.traceparent,
+                {"soroka.symbol": msg.symbol, "soroka.strategy": s.strategy_name},
             ),
         ):
             candles = CandleArrays.from_rows(msg.candles)
@@ -90,7 +103,10 @@ class Analyzer:
         s = self.settings
         ev = scored.event
         eid = event_id(s.strategy_name, ev, msg.interval)
-        with log_context(event_id=eid), self.tracing.start_span("analyze.event", attributes={"soroka.event_id": eid}):
+        with (
+            log_context(event_id=eid),
+            self.tracing.start_span("analyze.event", attributes={"soroka.event_id": eid}),
+        ):
             gap_ms = s.min_event_interval_minutes * 60_000
             if not await self.publisher.spacing_allows(ev.symbol, ev.type.value, ev.open_time, gap_ms):
                 self.metrics.spacing_suppressed.inc()

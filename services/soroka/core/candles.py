@@ -39,7 +39,9 @@ class Candle:
 
     @classmethod
     def from_row(cls, r: Sequence[float | int]) -> Candle:
-        return cls(int(r[0]), float(r[1]), float(r[2]), float(r[3]), float(r[4]), float(r[5]), float(r[6]), int(r[7]))
+        return cls(
+            int(r[0]), float(r[1]), float(r[2]), float(r[3]), float(r[4]), float(r[5]), float(r[6]), int(r[7])
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,16 @@ class CandleArrays:
         ot = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
         fl = np.array([r[1:7] for r in rows], dtype=np.float64).reshape(n, 6)
         tr = np.fromiter((r[7] for r in rows), dtype=np.int64, count=n)
-        return cls(ot, fl[:, 0].copy(), fl[:, 1].copy(), fl[:, 2].copy(), fl[:, 3].copy(), fl[:, 4].copy(), fl[:, 5].copy(), tr)
+        return cls(
+            ot,
+            fl[:, 0].copy(),
+            fl[:, 1].copy(),
+            fl[:, 2].copy(),
+            fl[:, 3].copy(),
+            fl[:, 4].copy(),
+            fl[:, 5].copy(),
+            tr,
+        )
 
     @classmethod
     def empty(cls) -> CandleArrays:

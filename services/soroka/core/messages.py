@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from soroka.core.settings import EventType
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 HORIZONS_MIN: tuple[int, ...] = (1, 2, 3, 5, 10, 15)
 
 CandleRow = tuple[int, float, float, float, float, float, float, int]
@@ -172,7 +172,10 @@ class TradeMessage(Message):
 class ReportsStream:
     """Decoder of the `reports` stream, which carries PnL reports and paper trades."""
 
-    kinds: ClassVar[dict[str, type[ReportMessage] | type[TradeMessage]]] = {"report": ReportMessage, "trade": TradeMessage}
+    kinds: ClassVar[dict[str, type[ReportMessage] | type[TradeMessage]]] = {
+        "report": ReportMessage,
+        "trade": TradeMessage,
+    }
 
     @classmethod
     def decode(cls, fields: Mapping[Any, Any]) -> ReportMessage | TradeMessage:

@@ -85,7 +85,9 @@ class DetectorSettings(BaseModel):
 class FilterSettings(BaseModel):
     """Rules that turn a detected event into a signal."""
 
-    event_filter_type: EventFilterType = _f("filter", EventFilterType.BOS_UP, "Event type that becomes a signal.")
+    event_filter_type: EventFilterType = _f(
+        "filter", EventFilterType.BOS_UP, "Event type that becomes a signal."
+    )
     confidence_min: float = _f("filter", 0.45, "Lowest confidence that becomes a signal.", ge=0.0, le=1.0)
     confidence_max: float = _f("filter", 0.80, "Highest confidence that becomes a signal.", ge=0.0, le=1.0)
     min_liquidity_usdt: float = _f(
@@ -108,7 +110,9 @@ class FilterSettings(BaseModel):
 class RiskSettings(BaseModel):
     """Position sizing and exits for trading bots (the paper trader applies them)."""
 
-    allocation_pct: float = _f("risk", 0.50, "Share of the balance put in one position (0..1].", gt=0.0, le=1.0)
+    allocation_pct: float = _f(
+        "risk", 0.50, "Share of the balance put in one position (0..1].", gt=0.0, le=1.0
+    )
     stoploss_pct: float = _f(
         "risk", 0.08, "Adverse price move (fraction of entry) that closes a position.", gt=0.0, lt=1.0
     )
@@ -181,21 +185,32 @@ class ConnectionSettings(BaseModel):
         hot=False,
         pattern=r"^postgres(ql)?://.+",
     )
-    http_port: int = _f("connection", 8000, "Port of the /healthz, /readyz and /metrics endpoint.", hot=False, ge=0, le=65535)
+    http_port: int = _f(
+        "connection", 8000, "Port of the /healthz, /readyz and /metrics endpoint.", hot=False, ge=0, le=65535
+    )
     http_host: str = _f("connection", "0.0.0.0", "Bind address of the health/metrics endpoint.", hot=False)
     consumer_name: str = _f(
         "connection", "", "Consumer name in the stream group (default: hostname-pid).", hot=False
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _f("connection", "INFO", "Log level.")
     stream_maxlen: int = _f(
-        "connection", 100_000, "Approximate MAXLEN each stream is trimmed to.", hot=False, ge=100, le=10_000_000
+        "connection",
+        100_000,
+        "Approximate MAXLEN each stream is trimmed to.",
+        hot=False,
+        ge=100,
+        le=10_000_000,
     )
     dead_letter_after: int = _f(
         "connection", 5, "Deliveries after which a failing message is dead-lettered.", hot=False, ge=1, le=100
     )
     claim_idle_ms: int = _f(
-        "connection", 30_000, "Idle time after which another consumer's pending message is reclaimed.",
-        hot=False, ge=1000, le=3_600_000,
+        "connection",
+        30_000,
+        "Idle time after which another consumer's pending message is reclaimed.",
+        hot=False,
+        ge=1000,
+        le=3_600_000,
     )
 
 
@@ -203,18 +218,34 @@ class BinanceSettings(BaseModel):
     """The Binance REST endpoint and how hard the ingest may use it."""
 
     binance_base_url: str = _f(
-        "binance", "https://data-api.binance.vision", "Binance REST base URL (or the simulator's).", hot=False,
+        "binance",
+        "https://data-api.binance.vision",
+        "Binance REST base URL (or the simulator's).",
+        hot=False,
         pattern=r"^https?://.+",
     )
     weight_budget: int = _f(
-        "binance", 4800, "Request weight the ingest may use per minute (Binance allows 6000/IP).",
-        hot=False, ge=50, le=6000,
+        "binance",
+        4800,
+        "Request weight the ingest may use per minute (Binance allows 6000/IP).",
+        hot=False,
+        ge=50,
+        le=6000,
     )
-    http_timeout: float = _f("binance", 10.0, "Seconds before a Binance request times out.", hot=False, gt=0, le=120)
-    http_retries: int = _f("binance", 4, "Retries of a failed request (5xx, timeout, 429).", hot=False, ge=0, le=20)
+    http_timeout: float = _f(
+        "binance", 10.0, "Seconds before a Binance request times out.", hot=False, gt=0, le=120
+    )
+    http_retries: int = _f(
+        "binance", 4, "Retries of a failed request (5xx, timeout, 429).", hot=False, ge=0, le=20
+    )
     max_concurrency: int = _f("binance", 32, "Requests in flight at once.", hot=False, ge=1, le=512)
     close_delay_seconds: float = _f(
-        "binance", 2.0, "Seconds after a minute closes before its candles are fetched.", hot=False, ge=0, le=50
+        "binance",
+        2.0,
+        "Seconds after a minute closes before its candles are fetched.",
+        hot=False,
+        ge=0,
+        le=50,
     )
     backfill_limit_minutes: int = _f(
         "binance", 1440, "Longest gap healed by backfill after a restart.", hot=False, ge=1, le=100_000
@@ -232,7 +263,10 @@ class TelegramSettings(BaseModel):
     )
     telegram_chat_id: str = _f("telegram", "", "Chat id or @channelusername to post to.", hot=False)
     telegram_api_url: str = _f(
-        "telegram", "https://api.telegram.org", "Telegram Bot API base URL (or the fake server's).", hot=False,
+        "telegram",
+        "https://api.telegram.org",
+        "Telegram Bot API base URL (or the fake server's).",
+        hot=False,
         pattern=r"^https?://.+",
     )
     telegram_per_chat_per_minute: int = _f(
@@ -267,7 +301,9 @@ class EvaluateSettings(BaseModel):
     report_each_horizon: bool = _f(
         "evaluate", False, "Emit a report as each horizon becomes known, not only when all are."
     )
-    paper_balance: float = _f("evaluate", 10_000.0, "Starting paper balance (USDT) of the paper trader.", hot=False, gt=0)
+    paper_balance: float = _f(
+        "evaluate", 10_000.0, "Starting paper balance (USDT) of the paper trader.", hot=False, gt=0
+    )
 
 
 class _ServiceSettings(BaseSettings):
@@ -283,7 +319,9 @@ class _ServiceSettings(BaseSettings):
     service: ClassVar[str] = ""
 
 
-class IngestSettings(_ServiceSettings, ConnectionSettings, BinanceSettings, UniverseSettings, DetectorSettings):
+class IngestSettings(
+    _ServiceSettings, ConnectionSettings, BinanceSettings, UniverseSettings, DetectorSettings
+):
     service: ClassVar[str] = "ingest"
 
 
@@ -291,7 +329,9 @@ class AnalyzeSettings(_ServiceSettings, ConnectionSettings, DetectorSettings, Fi
     service: ClassVar[str] = "analyze"
 
 
-class EvaluateServiceSettings(_ServiceSettings, ConnectionSettings, DetectorSettings, RiskSettings, EvaluateSettings):
+class EvaluateServiceSettings(
+    _ServiceSettings, ConnectionSettings, DetectorSettings, RiskSettings, EvaluateSettings
+):
     service: ClassVar[str] = "evaluate"
 
 
@@ -473,4 +513,3 @@ def strategy_fields() -> dict[str, tuple[type[BaseModel], str]]:
         for name in group.model_fields:
             out[name] = (group, field_group(group, name))
     return out
-

@@ -11,7 +11,7 @@ from soroka.core.messages import SignalMessage, stream_key
 from soroka.core.settings import EvaluateServiceSettings, load_settings
 from soroka.evaluate.service import EvaluateMetrics, Evaluator
 from soroka.service.context import ServiceContext, service_context
-from soroka.service.running import consumer_name, run_async
+from soroka.service.running import consumer_name, run_async, sleep_unless_stopped
 from soroka.streams.consuming import StreamConsumer
 from soroka.streams.producing import StreamProducer
 
@@ -71,7 +71,4 @@ async def _evaluate_loop(
             raise
         except Exception as e:  # retried next pass: nothing is lost, the rows stay pending
             log.warning("evaluation pass failed: %s", e)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=poll)
-        except TimeoutError:
-            pass
+        await sleep_unless_stopped(stop, poll)

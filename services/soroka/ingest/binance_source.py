@@ -41,8 +41,12 @@ class BinanceSource:
     async def ticker_24hr(self) -> list[Ticker24h]:
         return await endpoints.ticker_24hr(self.http)
 
-    async def klines(self, symbol: str, interval: str, *, start_time: int, limit: int, now_ms: int) -> list[Candle]:
-        return await endpoints.klines(self.http, symbol, interval, start_time=start_time, limit=limit, now_ms=now_ms)
+    async def klines(
+        self, symbol: str, interval: str, *, start_time: int, limit: int, now_ms: int
+    ) -> list[Candle]:
+        return await endpoints.klines(
+            self.http, symbol, interval, start_time=start_time, limit=limit, now_ms=now_ms
+        )
 
     async def aclose(self) -> None:
         await self.http.aclose()

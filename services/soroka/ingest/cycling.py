@@ -29,7 +29,9 @@ class MarketData(Protocol):
     async def server_time(self) -> int: ...
     async def exchange_info(self) -> list[SymbolInfo]: ...
     async def ticker_24hr(self) -> list[Ticker24h]: ...
-    async def klines(self, symbol: str, interval: str, *, start_time: int, limit: int, now_ms: int) -> list[Candle]: ...
+    async def klines(
+        self, symbol: str, interval: str, *, start_time: int, limit: int, now_ms: int
+    ) -> list[Candle]: ...
 
 
 class SkippedSymbol(Exception):
@@ -63,7 +65,11 @@ def _figures(t: Ticker24h | None) -> Figures24h | None:
     if t is None:
         return None
     return Figures24h(
-        quote_volume=t.quote_volume, trade_count=t.trade_count, high=t.high, low=t.low, last_price=t.last_price
+        quote_volume=t.quote_volume,
+        trade_count=t.trade_count,
+        high=t.high,
+        low=t.low,
+        last_price=t.last_price,
     )
 
 
@@ -92,7 +98,12 @@ class IngestCycle:
         universe = select_universe(infos, tickers, self.settings.universe_size, self.settings.quote_asset)
         await market.upsert_symbols(self.pool, [i for i in infos if i.symbol in set(universe.symbols)])
         self.state.universe, self.state.universe_at = universe, self.clock()
-        log.info("universe refreshed: %d of %d tradable %s pairs", len(universe), universe.tradable, self.settings.quote_asset)
+        log.info(
+            "universe refreshed: %d of %d tradable %s pairs",
+            len(universe),
+            universe.tradable,
+            self.settings.quote_asset,
+        )
         return universe
 
     async def _load_history(self, symbols: Sequence[str]) -> None:
@@ -118,7 +129,9 @@ class IngestCycle:
         now = await self.client.server_time() if now_ms is None else now_ms
         target = last_closed_open_time(now, s.interval_ms)
         tickers = await self.client.ticker_24hr()
-        due = self.state.universe is None or started - self.state.universe_at >= s.universe_refresh_minutes * 60
+        due = (
+            self.state.universe is None or started - self.state.universe_at >= s.universe_refresh_minutes * 60
+        )
         universe = await self.refresh_universe(tickers) if due else self.state.universe
         assert universe is not None
         ranks = rank_tickers(universe, tickers)
@@ -142,19 +155,28 @@ class IngestCycle:
         result.duration_s = self.clock() - started
         return result
 
-    async def _fetch_all(self, symbols: Sequence[str], target: int, now: int, result: CycleResult) -> dict[str, list[Candle]]:
+    async def _fetch_all(
+        self, symbols: Sequence[str], target: int, now: int, result: CycleResult
+    ) -> dict[str, list[Candle]]:
         s = self.settings
         sem = asyncio.Semaphore(s.max_concurrency)
 
         async def one(sym: str) -> tuple[str, list[Candle]]:
             last = self.state.last_stored.get(sym)
             plan = plan_fetches(
-                sym, last, target, s.interval_ms, seed_candles=s.candle_window, backfill_limit=s.backfill_limit_minutes
+                sym,
+                last,
+                target,
+                s.interval_ms,
+                seed_candles=s.candle_window,
+                backfill_limit=s.backfill_limit_minutes,
             )
             out: list[Candle] = []
             async with sem:
                 for f in plan:
-                    rows = await self.client.klines(sym, s.interval, start_time=f.start_time, limit=f.limit, now_ms=now)
+                    rows = await self.client.klines(
+                        sym, s.interval, start_time=f.start_time, limit=f.limit, now_ms=now
+                    )
                     out.extend(c for c in rows if f.start_time <= c.open_time <= target)
             if last is not None and len(out) > 1:
                 result.gaps_backfilled += len(out) - 1

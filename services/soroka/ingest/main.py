@@ -15,7 +15,7 @@ from soroka.ingest.metrics import IngestMetrics
 from soroka.ingest.scheduling import ExchangeClock, cycle_target, next_due_ms
 from soroka.observability.health import Check, freshness_check
 from soroka.service.context import ServiceContext, service_context
-from soroka.service.running import run_async
+from soroka.service.running import run_async, sleep_unless_stopped
 from soroka.streams.producing import StreamProducer
 
 log = logging.getLogger("soroka.ingest")
@@ -31,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
     return run_async(lambda stop: serve(settings, args.env_file, stop, once=args.once))
 
 
-async def serve(settings: IngestSettings, env_file: Path | None, stop: asyncio.Event, *, once: bool = False) -> int:
+async def serve(
+    settings: IngestSettings, env_file: Path | None, stop: asyncio.Event, *, once: bool = False
+) -> int:
     last_success: list[float] = []
 
     def checks(ctx: ServiceContext[IngestSettings]) -> list[Check]:
@@ -81,8 +83,12 @@ async def _loop(
                 metrics.last_cycle.set(time.time())
                 log.info(
                     "cycle %d: %d symbols, %d candles stored, %d messages, %d failed, %.2fs",
-                    target, result.universe, result.candles_stored, result.messages_published,
-                    result.symbols_failed, result.duration_s,
+                    target,
+                    result.universe,
+                    result.candles_stored,
+                    result.messages_published,
+                    result.symbols_failed,
+                    result.duration_s,
                 )
                 if once:
                     return 0 if result.symbols_failed == 0 else 1
@@ -97,8 +103,5 @@ async def _loop(
             wait = 2.0
         finally:
             metrics.observe_binance(source.http.stats)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=min(max(wait, 0.05), 5.0))
-        except TimeoutError:
-            pass
+        await sleep_unless_stopped(stop, min(max(wait, 0.05), 5.0))
     return 0

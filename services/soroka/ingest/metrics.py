@@ -10,31 +10,49 @@ from soroka.ingest.cycling import CycleResult
 
 class IngestMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.candles_stored = Counter("soroka_ingest_candles_stored", "Closed candles newly stored.", registry=registry)
+        self.candles_stored = Counter(
+            "soroka_ingest_candles_stored", "Closed candles newly stored.", registry=registry
+        )
         self.messages_published = Counter(
-            "soroka_ingest_messages_published", "Candles messages published (one per symbol-minute).", registry=registry
+            "soroka_ingest_messages_published",
+            "Candles messages published (one per symbol-minute).",
+            registry=registry,
         )
         self.gap_candles = Counter(
-            "soroka_ingest_backfilled_candles", "Candles fetched to heal gaps (missed minutes).", registry=registry
+            "soroka_ingest_backfilled_candles",
+            "Candles fetched to heal gaps (missed minutes).",
+            registry=registry,
         )
         self.symbols_failed = Counter(
-            "soroka_ingest_symbol_failures", "Symbol fetches that failed in a cycle (retried next cycle).", registry=registry
+            "soroka_ingest_symbol_failures",
+            "Symbol fetches that failed in a cycle (retried next cycle).",
+            registry=registry,
         )
-        self.cycles = Counter("soroka_ingest_cycles", "Ingest cycles by outcome.", ["outcome"], registry=registry)
+        self.cycles = Counter(
+            "soroka_ingest_cycles", "Ingest cycles by outcome.", ["outcome"], registry=registry
+        )
         self.cycle_seconds = Histogram(
             "soroka_ingest_cycle_duration_seconds",
             "Duration of one ingest cycle.",
             buckets=(0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 40.0),
             registry=registry,
         )
-        self.universe = Gauge("soroka_ingest_universe_symbols", "Symbols in the scanned universe.", registry=registry)
+        self.universe = Gauge(
+            "soroka_ingest_universe_symbols", "Symbols in the scanned universe.", registry=registry
+        )
         self.last_cycle = Gauge(
-            "soroka_ingest_last_success_timestamp_seconds", "Wall time of the last successful cycle.", registry=registry
+            "soroka_ingest_last_success_timestamp_seconds",
+            "Wall time of the last successful cycle.",
+            registry=registry,
         )
         self.weight_used = Gauge(
-            "soroka_binance_weight_used", "Request weight used in the current minute (X-MBX-USED-WEIGHT-1M).", registry=registry
+            "soroka_binance_weight_used",
+            "Request weight used in the current minute (X-MBX-USED-WEIGHT-1M).",
+            registry=registry,
         )
-        self.weight_spent = Counter("soroka_binance_weight_spent", "Request weight spent in total.", registry=registry)
+        self.weight_spent = Counter(
+            "soroka_binance_weight_spent", "Request weight spent in total.", registry=registry
+        )
         self.requests = Counter("soroka_binance_requests", "Requests sent to Binance.", registry=registry)
         self.throttle_waits = Counter(
             "soroka_binance_throttle_waits", "Waits for the weight budget's next minute.", registry=registry
@@ -43,7 +61,9 @@ class IngestMetrics:
             "soroka_binance_throttle_wait_seconds", "Seconds waited for the weight budget.", registry=registry
         )
         self.retry_after_seconds = Counter(
-            "soroka_binance_retry_after_wait_seconds", "Seconds waited on 429/418 Retry-After.", registry=registry
+            "soroka_binance_retry_after_wait_seconds",
+            "Seconds waited on 429/418 Retry-After.",
+            registry=registry,
         )
         self.errors = Counter("soroka_binance_errors", "Binance errors by kind.", ["kind"], registry=registry)
         self._seen = BinanceStats()

@@ -20,12 +20,13 @@ class Universe:
 
 
 def select_universe(
-    infos: Sequence[SymbolInfo], tickers: Sequence[Ticker24h], size: int | Literal["all"], quote_asset: str = "USDT"
+    infos: Sequence[SymbolInfo],
+    tickers: Sequence[Ticker24h],
+    size: int | Literal["all"],
+    quote_asset: str = "USDT",
 ) -> Universe:
     eligible = {i.symbol for i in infos if i.tradable(quote_asset)}
-    ranked = sorted(
-        (t for t in tickers if t.symbol in eligible), key=lambda t: (-t.quote_volume, t.symbol)
-    )
+    ranked = sorted((t for t in tickers if t.symbol in eligible), key=lambda t: (-t.quote_volume, t.symbol))
     ranks = {t.symbol: n for n, t in enumerate(ranked, 1)}
     chosen = ranked if size == "all" else ranked[:size]
     return Universe(tuple(t.symbol for t in chosen), ranks, len(ranked))

@@ -47,3 +47,12 @@ def run_async(main: Callable[[asyncio.Event], Awaitable[int]]) -> int:
 def consumer_name(configured: str) -> str:
     """The consumer name in a stream group: the configured one, else `hostname-pid` (unique per process)."""
     return configured.strip() or f"{socket.gethostname()}-{os.getpid()}"
+
+
+async def sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep up to `seconds`, waking early when `stop` is set; returns True if it was set."""
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=max(seconds, 0.0))
+    except TimeoutError:
+        return False
+    return True

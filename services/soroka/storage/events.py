@@ -36,7 +36,7 @@ async def store_event(
 ) -> bool:
     """Insert an event once; returns False when it was already stored (a redelivered message)."""
     finite_ratio = volume_ratio if volume_ratio != float("inf") else 1e308
-    status = await conn.execute(
+    status: str = await conn.execute(
         """INSERT INTO events (event_id, strategy, symbol, type, interval, open_time, close, level, strength,
                                volume_ratio, body_ratio, confidence, metrics, verdicts, passed)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb, $15)
@@ -57,11 +57,11 @@ async def store_event(
         _json(list(verdicts)),
         passed,
     )
-    return status.endswith(" 1")
+    return str(status).endswith(" 1")
 
 
 async def store_signal(conn: asyncpg.Connection, signal: SignalMessage) -> bool:
-    status = await conn.execute(
+    status: str = await conn.execute(
         """INSERT INTO signals (event_id, strategy, symbol, type, open_time, close_time, published_at, payload)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) ON CONFLICT (event_id) DO NOTHING""",
         signal.event_id,
@@ -73,7 +73,7 @@ async def store_signal(conn: asyncpg.Connection, signal: SignalMessage) -> bool:
         signal.published_at,
         signal.model_dump_json(),
     )
-    return status.endswith(" 1")
+    return str(status).endswith(" 1")
 
 
 async def stored_signal(conn: asyncpg.Connection, event_id: str) -> SignalMessage | None:

@@ -10,8 +10,10 @@ import asyncpg
 from soroka.trader.paper import ClosedTrade, Position
 
 
-async def record_open(conn: asyncpg.Connection, strategy: str, pos: Position, balance: float, equity: float, at: int) -> bool:
-    status = await conn.execute(
+async def record_open(
+    conn: asyncpg.Connection, strategy: str, pos: Position, balance: float, equity: float, at: int
+) -> bool:
+    status: str = await conn.execute(
         """INSERT INTO paper_trades (trade_id, strategy, event_id, symbol, side, status, entry_time, entry_price,
                                      quantity, margin, leverage, fees, position)
            VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9, $10, $11, $12::jsonb)
@@ -20,7 +22,7 @@ async def record_open(conn: asyncpg.Connection, strategy: str, pos: Position, ba
         pos.quantity, pos.margin, pos.leverage, pos.entry_fee, json.dumps(asdict(pos)),
     )  # fmt: skip
     await record_equity(conn, strategy, at, balance, equity)
-    return status.endswith(" 1")
+    return str(status).endswith(" 1")
 
 
 async def record_close(conn: asyncpg.Connection, strategy: str, t: ClosedTrade, equity: float) -> None:
@@ -33,7 +35,9 @@ async def record_close(conn: asyncpg.Connection, strategy: str, t: ClosedTrade, 
     await record_equity(conn, strategy, t.exit_time, t.balance_after, equity)
 
 
-async def record_equity(conn: asyncpg.Connection, strategy: str, at: int, balance: float, equity: float) -> None:
+async def record_equity(
+    conn: asyncpg.Connection, strategy: str, at: int, balance: float, equity: float
+) -> None:
     await conn.execute(
         """INSERT INTO paper_equity (strategy, at, balance, equity) VALUES ($1, $2, $3, $4)
            ON CONFLICT (strategy, at) DO UPDATE SET balance = EXCLUDED.balance, equity = EXCLUDED.equity""",
@@ -47,6 +51,10 @@ async def restore(pool: asyncpg.Pool, strategy: str) -> tuple[float | None, list
         balance = await conn.fetchval(
             "SELECT balance FROM paper_equity WHERE strategy = $1 ORDER BY at DESC LIMIT 1", strategy
         )
-        rows = await conn.fetch("SELECT event_id, status, position FROM paper_trades WHERE strategy = $1", strategy)
-    positions = [Position(**json.loads(r["position"])) for r in rows if r["status"] == "open" and r["position"]]
+        rows = await conn.fetch(
+            "SELECT event_id, status, position FROM paper_trades WHERE strategy = $1", strategy
+        )
+    positions = [
+        Position(**json.loads(r["position"])) for r in rows if r["status"] == "open" and r["position"]
+    ]
     return (None if balance is None else float(balance)), positions, {r["event_id"] for r in rows}

@@ -25,13 +25,13 @@ class PendingEvaluation:
 async def track_signal(pool: asyncpg.Pool, signal: SignalMessage) -> bool:
     """Start evaluating a signal; False if it is already tracked (a redelivered signal)."""
     async with pool.acquire() as conn:
-        status = await conn.execute(
+        status: str = await conn.execute(
             """INSERT INTO performance (event_id, strategy, symbol, type, open_time, entry, confidence)
                VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id) DO NOTHING""",
             signal.event_id, signal.strategy, signal.symbol, signal.type.value, signal.open_time,
             signal.close, signal.confidence,
         )  # fmt: skip
-    return status.endswith(" 1")
+    return str(status).endswith(" 1")
 
 
 async def pending(pool: asyncpg.Pool, strategy: str, limit: int = 1000) -> list[PendingEvaluation]:

@@ -20,6 +20,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from soroka.core.messages import MessageError
 from soroka.observability.metrics import ServiceMetrics
+from soroka.service.running import sleep_unless_stopped
 
 log = logging.getLogger(__name__)
 M = TypeVar("M")
@@ -113,7 +114,7 @@ class StreamConsumer(Generic[M]):
                 await self.poll_once()
             except (RedisError, OSError) as e:
                 log.warning("redis unavailable on %s: %s; retrying", self.stream, e)
-                await _wait(stop, 1.0)
+                await sleep_unless_stopped(stop, 1.0)
 
     async def poll_once(self) -> int:
         """Reclaim stale pending entries when due, then read new ones; returns entries handled."""
@@ -122,7 +123,7 @@ class StreamConsumer(Generic[M]):
         if now - self._last_claim >= self.claim_idle_ms / 1000 / 2:
             self._last_claim = now
             handled += await self.reclaim()
-        resp = await self.client.xreadgroup(
+        resp: Any = await self.client.xreadgroup(
             self.group, self.consumer, {self.stream: ">"}, count=self.batch, block=self.block_ms
         )
         for _, entries in resp or []:
@@ -136,7 +137,7 @@ class StreamConsumer(Generic[M]):
         """Take over entries idle longer than claim_idle_ms (their consumer died) and process them."""
         handled, start = 0, "0-0"
         while True:
-            resp = await self.client.xautoclaim(
+            resp: Any = await self.client.xautoclaim(
                 self.stream,
                 self.group,
                 self.consumer,
@@ -161,7 +162,7 @@ class StreamConsumer(Generic[M]):
         """After a restart under the same name, finish what this consumer had read but not acked."""
         last = "0"
         while not stop.is_set():
-            resp = await self.client.xreadgroup(
+            resp: Any = await self.client.xreadgroup(
                 self.group, self.consumer, {self.stream: last}, count=self.batch
             )
             entries = resp[0][1] if resp else []
@@ -238,10 +239,3 @@ class StreamConsumer(Generic[M]):
                     )
                 return (int(lag) if lag is not None else 0, pending)
         return (0, 0)
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -29,12 +30,8 @@ class StreamProducer:
         self._once = client.register_script(_PUBLISH_ONCE)
 
     async def publish(self, stream: str, message: Message) -> str:
-        entry_id = await self._client.xadd(
-            stream,
-            message.encode(),
-            maxlen=self._maxlen,
-            approximate=True,  # type: ignore[arg-type]
-        )
+        fields: dict[Any, Any] = dict(message.encode())
+        entry_id = await self._client.xadd(stream, fields, maxlen=self._maxlen, approximate=True)
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
     async def publish_many(self, stream: str, messages: Sequence[Message]) -> list[str]:
@@ -43,7 +40,7 @@ class StreamProducer:
             return []
         async with self._client.pipeline(transaction=False) as pipe:
             for m in messages:
-                pipe.xadd(stream, m.encode(), maxlen=self._maxlen, approximate=True)  # type: ignore[arg-type]
+                pipe.xadd(stream, dict[Any, Any](m.encode()), maxlen=self._maxlen, approximate=True)
             ids = await pipe.execute()
         return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from soroka.core.messages import SignalMessage
 from soroka.core.settings import TraderSettings, load_settings
 from soroka.service.context import ServiceContext, service_context
-from soroka.service.running import consumer_name, run_async
+from soroka.service.running import consumer_name, run_async, sleep_unless_stopped
 from soroka.streams.consuming import StreamConsumer
 from soroka.streams.producing import StreamProducer
 from soroka.trader.service import PaperTrader, TraderMetrics
@@ -20,7 +20,9 @@ log = logging.getLogger("soroka.trader")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env-file", type=Path, default=None, help="the service's .env file")
-    parser.add_argument("--poll-seconds", type=float, default=1.0, help="how often open positions check new candles")
+    parser.add_argument(
+        "--poll-seconds", type=float, default=1.0, help="how often open positions check new candles"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,7 +30,9 @@ def run(args: argparse.Namespace) -> int:
     return run_async(lambda stop: serve(settings, args.env_file, stop, poll=args.poll_seconds))
 
 
-async def serve(settings: TraderSettings, env_file: Path | None, stop: asyncio.Event, *, poll: float = 1.0) -> int:
+async def serve(
+    settings: TraderSettings, env_file: Path | None, stop: asyncio.Event, *, poll: float = 1.0
+) -> int:
     async with service_context("trader", settings, env_file, stop) as ctx:
         assert ctx.pool is not None
         trader = PaperTrader(
@@ -57,7 +61,9 @@ async def serve(settings: TraderSettings, env_file: Path | None, stop: asyncio.E
     return 0
 
 
-async def _follow(ctx: ServiceContext[TraderSettings], trader: PaperTrader, stop: asyncio.Event, poll: float) -> None:
+async def _follow(
+    ctx: ServiceContext[TraderSettings], trader: PaperTrader, stop: asyncio.Event, poll: float
+) -> None:
     while not stop.is_set():
         ctx.heartbeat.beat()
         try:
@@ -66,7 +72,4 @@ async def _follow(ctx: ServiceContext[TraderSettings], trader: PaperTrader, stop
             raise
         except Exception as e:  # positions stay open and are checked again next pass
             log.warning("following candles failed: %s", e)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=poll)
-        except TimeoutError:
-            pass
+        await sleep_unless_stopped(stop, poll)

@@ -33,11 +33,24 @@ class TraderMetrics:
             "soroka_trader_signals", "Signals by decision (opened, stale, symbol_busy, no_balance, duplicate).",
             ["decision"], registry=registry,
         )  # fmt: skip
-        self.closed = Counter("soroka_trader_trades_closed", "Paper trades closed by exit reason.", ["reason"], registry=registry)
-        self.equity = Gauge("soroka_trader_equity_usdt", "Paper equity: balance + open margins + unrealised PnL.", registry=registry)
+        self.closed = Counter(
+            "soroka_trader_trades_closed",
+            "Paper trades closed by exit reason.",
+            ["reason"],
+            registry=registry,
+        )
+        self.equity = Gauge(
+            "soroka_trader_equity_usdt",
+            "Paper equity: balance + open margins + unrealised PnL.",
+            registry=registry,
+        )
         self.balance = Gauge("soroka_trader_balance_usdt", "Free paper balance.", registry=registry)
-        self.open_positions = Gauge("soroka_trader_open_positions", "Open paper positions.", registry=registry)
-        self.realised = Gauge("soroka_trader_realised_pnl_usdt", "Sum of closed trades' net PnL since start.", registry=registry)
+        self.open_positions = Gauge(
+            "soroka_trader_open_positions", "Open paper positions.", registry=registry
+        )
+        self.realised = Gauge(
+            "soroka_trader_realised_pnl_usdt", "Sum of closed trades' net PnL since start.", registry=registry
+        )
 
 
 class PaperTrader:
@@ -81,7 +94,9 @@ class PaperTrader:
         self.metrics.open_positions.set(len(self.book.positions))
 
     async def on_signal(self, signal: SignalMessage, entry_id: str) -> None:
-        with self.tracing.start_span("trader.signal", signal.traceparent, {"soroka.event_id": signal.event_id}):
+        with self.tracing.start_span(
+            "trader.signal", signal.traceparent, {"soroka.event_id": signal.event_id}
+        ):
             decision = self.book.on_signal(signal, self._now())
             self.metrics.signals.labels(decision.action.value).inc()
             if decision.action is Action.STALE:
@@ -92,7 +107,12 @@ class PaperTrader:
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
                     await paper_store.record_open(
-                        conn, self.settings.strategy_name, pos, self.book.balance, self.book.equity(), signal.close_time
+                        conn,
+                        self.settings.strategy_name,
+                        pos,
+                        self.book.balance,
+                        self.book.equity(),
+                        signal.close_time,
                     )
             except (OSError, asyncpg.PostgresConnectionError) as e:
                 self._undo(pos)
@@ -117,7 +137,9 @@ class PaperTrader:
                 for trade in self.book.on_candle(symbol, c):
                     closed += 1
                     async with self.pool.acquire() as conn, conn.transaction():
-                        await paper_store.record_close(conn, self.settings.strategy_name, trade, self.book.equity())
+                        await paper_store.record_close(
+                            conn, self.settings.strategy_name, trade, self.book.equity()
+                        )
                     self.metrics.closed.labels(trade.reason).inc()
                     self.metrics.realised.inc(trade.pnl)
                     await self._report(self._message(pos, trade))
