@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 OUTPUTS = (
     Path("crds"),
     Path("helm/soroka/crds"),
-    Path("k8s/base/crds"),
+    Path("k8s/crds"),
 )
 
 _KEPT = ("type", "pattern", "minLength", "maxLength", "minimum", "maximum", "enum", "default", "description")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
+
 from soroka.core.settings import (
     BinanceSettings,
     ConnectionSettings,

@@ -48,8 +48,14 @@ def messages(strategy: str, candles: CandleArrays, window: int, start: int) -> l
     rows = [candles.candle(i).row() for i in range(len(candles))]
     return [
         CandlesMessage(
-            strategy=strategy, symbol="PLANTUSDT", interval="1m", candles=rows[max(0, t + 1 - window) : t + 1],
-            ticker=LIQUID, liquidity_rank=1, universe_size=1, published_at=0,
+            strategy=strategy,
+            symbol="PLANTUSDT",
+            interval="1m",
+            candles=rows[max(0, t + 1 - window) : t + 1],
+            ticker=LIQUID,
+            liquidity_rank=1,
+            universe_size=1,
+            published_at=0,
         )
         for t in range(start, len(rows))
     ]
@@ -57,19 +63,36 @@ def messages(strategy: str, candles: CandleArrays, window: int, start: int) -> l
 
 def settings_for(strategy: str, redis_url: str, database_url: str) -> AnalyzeSettings:
     return load_settings(
-        AnalyzeSettings, environ={}, strategy_name=strategy, redis_url=redis_url, database_url=database_url,
-        confidence_min=0.0, confidence_max=1.0, candle_window=60, trade_queue_name=f"{strategy}_queue",
+        AnalyzeSettings,
+        environ={},
+        strategy_name=strategy,
+        redis_url=redis_url,
+        database_url=database_url,
+        confidence_min=0.0,
+        confidence_max=1.0,
+        candle_window=60,
+        trade_queue_name=f"{strategy}_queue",
     )
 
 
 async def run_workers(
-    settings: AnalyzeSettings, client: aioredis.Redis, pool: asyncpg.Pool, names: list[str], *, kill: str | None = None
+    settings: AnalyzeSettings,
+    client: aioredis.Redis,
+    pool: asyncpg.Pool,
+    names: list[str],
+    *,
+    kill: str | None = None,
 ) -> None:
     stream = stream_key(settings.strategy_name, "candles")
     stop = asyncio.Event()
     analyzers = {
-        n: Analyzer(settings, pool, SignalPublisher(client, settings.strategy_name), AnalyzeMetrics(new_registry()),
-                    Tracing(None, settings.strategy_name))
+        n: Analyzer(
+            settings,
+            pool,
+            SignalPublisher(client, settings.strategy_name),
+            AnalyzeMetrics(new_registry()),
+            Tracing(None, settings.strategy_name),
+        )
         for n in names
     }
     hang = asyncio.Event()
@@ -80,8 +103,17 @@ async def run_workers(
                 await hang.wait()  # dies holding messages it read but never acknowledged
             await analyzers[n].handle(m, eid)
 
-        return StreamConsumer(client, stream=stream, group=GROUP, consumer=n, message_type=CandlesMessage,
-                              handler=handle, batch=10, block_ms=50, claim_idle_ms=1000)
+        return StreamConsumer(
+            client,
+            stream=stream,
+            group=GROUP,
+            consumer=n,
+            message_type=CandlesMessage,
+            handler=handle,
+            batch=10,
+            block_ms=50,
+            claim_idle_ms=1000,
+        )
 
     consumers = [consumer(n) for n in names]
     await consumers[0].ensure_group()
@@ -112,12 +144,20 @@ async def test_a_planted_breakout_becomes_one_stored_event_and_one_signal_on_bot
 ) -> None:
     s = settings_for(strategy, redis_url, database_url)
     candles = planted_series(80, [50])
-    await StreamProducer(redis_client).publish_many(stream_key(strategy, "candles"), messages(strategy, candles, 60, 10))
+    await StreamProducer(redis_client).publish_many(
+        stream_key(strategy, "candles"), messages(strategy, candles, 60, 10)
+    )
     await run_workers(s, redis_client, pool, ["a"])
     rows = await pool.fetch("SELECT * FROM events WHERE strategy = $1", strategy)
     assert [(r["type"], r["open_time"]) for r in rows] == [("BOS_UP", int(candles.open_time[50]))]
     verdicts = json.loads(rows[0]["verdicts"])
-    assert {v["name"] for v in verdicts} >= {"event_type", "confidence", "liquidity", "trade_count", "volatility"}
+    assert {v["name"] for v in verdicts} >= {
+        "event_type",
+        "confidence",
+        "liquidity",
+        "trade_count",
+        "volatility",
+    }
     sig = await redis_client.xrange(stream_key(strategy, "signals"))
     queue = await redis_client.xrange(s.trade_queue_name)
     await redis_client.delete(s.trade_queue_name)
@@ -133,7 +173,13 @@ async def test_a_redelivered_message_never_yields_a_second_event_or_signal(
     s = settings_for(strategy, redis_url, database_url)
     candles = planted_series(80, [50])
     msg = messages(strategy, candles, 60, 50)[0]
-    analyzer = Analyzer(s, pool, SignalPublisher(redis_client, strategy), AnalyzeMetrics(new_registry()), Tracing(None, strategy))
+    analyzer = Analyzer(
+        s,
+        pool,
+        SignalPublisher(redis_client, strategy),
+        AnalyzeMetrics(new_registry()),
+        Tracing(None, strategy),
+    )
     for _ in range(3):
         await analyzer.handle(msg, "1-0")
     assert await pool.fetchval("SELECT count(*) FROM events WHERE strategy = $1", strategy) == 1
@@ -146,13 +192,20 @@ async def test_three_workers_one_killed_mid_stream_every_event_exactly_once(
     s = settings_for(strategy, redis_url, database_url)
     planted = [40, 70, 100, 130, 160, 190]
     candles = planted_series(220, planted)
-    await StreamProducer(redis_client).publish_many(stream_key(strategy, "candles"), messages(strategy, candles, 60, 10))
+    await StreamProducer(redis_client).publish_many(
+        stream_key(strategy, "candles"), messages(strategy, candles, 60, 10)
+    )
     await run_workers(s, redis_client, pool, ["a", "b", "c"], kill="b")
-    rows = await pool.fetch("SELECT open_time, type FROM events WHERE strategy = $1 ORDER BY open_time", strategy)
+    rows = await pool.fetch(
+        "SELECT open_time, type FROM events WHERE strategy = $1 ORDER BY open_time", strategy
+    )
     up = [r["open_time"] for r in rows if r["type"] == "BOS_UP"]
     assert up == sorted(set(up))
     assert {int(candles.open_time[b]) for b in planted} <= set(up)
-    signals = [SignalMessage.decode(f).event_id for _, f in await redis_client.xrange(stream_key(strategy, "signals"))]
+    signals = [
+        SignalMessage.decode(f).event_id
+        for _, f in await redis_client.xrange(stream_key(strategy, "signals"))
+    ]
     assert len(signals) == len(set(signals)) == len(up)
     info = {g["name"].decode(): g for g in await redis_client.xinfo_groups(stream_key(strategy, "candles"))}
     assert info[GROUP]["pending"] == 0

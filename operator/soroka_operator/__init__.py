@@ -1,0 +1,1 @@
+"""Soroka's Kubernetes operator: Strategy custom resources → the services that run them."""
