@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
-import pyarrow.csv as pacsv
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.csv as pacsv  # type: ignore[import-untyped]
 
 from soroka.core.candles import CandleArrays
 
@@ -62,7 +62,9 @@ def _decompressed(path: Path) -> bytes:
             with zipfile.ZipFile(path) as zf:
                 members = [i for i in zf.infolist() if not i.is_dir()]
                 if len(members) != 1:
-                    raise KlineFileError(f"{path}: a kline zip must hold exactly one CSV, found {len(members)}")
+                    raise KlineFileError(
+                        f"{path}: a kline zip must hold exactly one CSV, found {len(members)}"
+                    )
                 return zf.read(members[0])
         return path.read_bytes()
     except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile, gzip.BadGzipFile) as e:

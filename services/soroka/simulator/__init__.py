@@ -1,0 +1,1 @@
+"""A Binance-compatible exchange simulator: synthetic or replayed markets behind Binance's REST shapes."""
