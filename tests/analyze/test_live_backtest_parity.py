@@ -10,9 +10,9 @@ import asyncpg
 import numpy as np
 import pytest
 import redis.asyncio as aioredis
-from conftest import KLINES_DIR
 from test_analyze_workers import run_workers
 
+from conftest import KLINES_DIR
 from soroka.backtest.rolling import figures_at
 from soroka.backtest.running import run_backtest
 from soroka.core.messages import CandlesMessage, stream_key
@@ -34,7 +34,12 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 async def test_live_analyzers_store_exactly_the_backtests_events(
-    tmp_path: Path, redis_client: aioredis.Redis, redis_url: str, database_url: str, pool: asyncpg.Pool, strategy: str
+    tmp_path: Path,
+    redis_client: aioredis.Redis,
+    redis_url: str,
+    database_url: str,
+    pool: asyncpg.Pool,
+    strategy: str,
 ) -> None:
     symbol, full = read_kline_file(KLINES_DIR / "NEARUSDT-1m-2025-09.csv.xz")
     candles = full.slice(0, DAYS * 1440)
@@ -44,26 +49,57 @@ async def test_live_analyzers_store_exactly_the_backtests_events(
         w = csv.writer(f)
         for i in range(len(candles)):
             c = candles.candle(i)
-            w.writerow([c.open_time, repr(c.open), repr(c.high), repr(c.low), repr(c.close), repr(c.volume),
-                        c.open_time + 59_999, repr(c.quote_volume), c.trades, 0, 0, 0])
+            w.writerow(
+                [
+                    c.open_time,
+                    repr(c.open),
+                    repr(c.high),
+                    repr(c.low),
+                    repr(c.close),
+                    repr(c.volume),
+                    c.open_time + 59_999,
+                    repr(c.quote_volume),
+                    c.trades,
+                    0,
+                    0,
+                    0,
+                ]
+            )
     # Looser detection than the product's, so two days give many events of both types.
-    env = {"BOS_STRENGTH_THRESHOLD": "1.003", "MIN_VOLUME_MULTIPLIER": "1.1", "REQUIRE_BODY_RATIO": "0.5",
-           "CONFIDENCE_MIN": "0.3", "MIN_LIQUIDITY_USDT": "5000000", "MIN_TRADE_COUNT": "0"}
+    env = {
+        "BOS_STRENGTH_THRESHOLD": "1.003",
+        "MIN_VOLUME_MULTIPLIER": "1.1",
+        "REQUIRE_BODY_RATIO": "0.5",
+        "CONFIDENCE_MIN": "0.3",
+        "MIN_LIQUIDITY_USDT": "5000000",
+        "MIN_TRADE_COUNT": "0",
+    }
     backtest = run_backtest([path], load_settings(StrategySettings, environ=env))
     # Live: one candles message per minute with its causal window and rolling-24h figures, as ingest sends.
     figures = figures_at(candles, np.arange(len(candles), dtype=np.int64))
     rows = [candles.candle(i).row() for i in range(len(candles))]
     messages = [
         CandlesMessage(
-            strategy=strategy, symbol=symbol, interval="1m", candles=rows[max(0, t + 1 - WINDOW) : t + 1],
-            ticker=figures[t], liquidity_rank=1, universe_size=1, published_at=0,
+            strategy=strategy,
+            symbol=symbol,
+            interval="1m",
+            candles=rows[max(0, t + 1 - WINDOW) : t + 1],
+            ticker=figures[t],
+            liquidity_rank=1,
+            universe_size=1,
+            published_at=0,
         )
         for t in range(len(rows))
     ]
     await StreamProducer(redis_client).publish_many(stream_key(strategy, "candles"), messages)
     settings = load_settings(
-        AnalyzeSettings, environ=env, strategy_name=strategy, redis_url=redis_url, database_url=database_url,
-        candle_window=WINDOW, trade_queue_name=f"{strategy}_queue",
+        AnalyzeSettings,
+        environ=env,
+        strategy_name=strategy,
+        redis_url=redis_url,
+        database_url=database_url,
+        candle_window=WINDOW,
+        trade_queue_name=f"{strategy}_queue",
     )
     await run_workers(settings, redis_client, pool, ["a", "b"])
     await redis_client.delete(settings.trade_queue_name)
@@ -73,8 +109,15 @@ async def test_live_analyzers_store_exactly_the_backtests_events(
         strategy,
     )
     expected = sorted(
-        (r.scored.event.type.value, r.scored.event.open_time, r.scored.event.close, r.scored.event.level,
-         r.scored.event.strength, r.scored.confidence.value, all(v.passed for v in r.verdicts))
+        (
+            r.scored.event.type.value,
+            r.scored.event.open_time,
+            r.scored.event.close,
+            r.scored.event.level,
+            r.scored.event.strength,
+            r.scored.confidence.value,
+            all(v.passed for v in r.verdicts),
+        )
         for r in backtest.records
     )
     assert len(expected) > 20

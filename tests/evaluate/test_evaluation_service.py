@@ -37,22 +37,47 @@ def candle(minute: int, close: float) -> Candle:
 
 async def signal_for(pool: asyncpg.Pool, strategy: str, type_: EventType = EventType.BOS_UP) -> SignalMessage:
     sig = SignalMessage(
-        event_id=f"{strategy}:X:{type_.value}", strategy=strategy, symbol="XUSDT", type=type_, open_time=T0,
-        close_time=T0 + MINUTE - 1, close=100.0, level=99.0, strength=1.01, volume_ratio=2, body_ratio=0.8,
-        confidence=0.6, published_at=T0 + MINUTE,
+        event_id=f"{strategy}:X:{type_.value}",
+        strategy=strategy,
+        symbol="XUSDT",
+        type=type_,
+        open_time=T0,
+        close_time=T0 + MINUTE - 1,
+        close=100.0,
+        level=99.0,
+        strength=1.01,
+        volume_ratio=2,
+        body_ratio=0.8,
+        confidence=0.6,
+        published_at=T0 + MINUTE,
     )
     async with pool.acquire() as conn:
         await store_event(
-            conn, event_id=sig.event_id, strategy=strategy, symbol="XUSDT", type=type_.value, interval="1m",
-            open_time=T0, close=100.0, level=99.0, strength=1.01, volume_ratio=2, body_ratio=0.8, confidence=0.6,
-            metrics={}, verdicts=[], passed=True,
+            conn,
+            event_id=sig.event_id,
+            strategy=strategy,
+            symbol="XUSDT",
+            type=type_.value,
+            interval="1m",
+            open_time=T0,
+            close=100.0,
+            level=99.0,
+            strength=1.01,
+            volume_ratio=2,
+            body_ratio=0.8,
+            confidence=0.6,
+            metrics={},
+            verdicts=[],
+            passed=True,
         )
     return sig
 
 
 def evaluator(strategy: str, pool: asyncpg.Pool, client: aioredis.Redis, **kw: object) -> Evaluator:
     s = load_settings(EvaluateServiceSettings, environ={}, strategy_name=strategy, fee_pct=0.001, **kw)
-    return Evaluator(s, pool, StreamProducer(client), EvaluateMetrics(new_registry()), Tracing(None, strategy))
+    return Evaluator(
+        s, pool, StreamProducer(client), EvaluateMetrics(new_registry()), Tracing(None, strategy)
+    )
 
 
 async def reports(client: aioredis.Redis, strategy: str) -> list[ReportMessage]:
@@ -94,7 +119,9 @@ async def test_nothing_is_reported_before_the_last_horizon_and_a_restart_resumes
     assert report.pnl["15"] == pytest.approx(15.0)  # a short gains as price falls
 
 
-async def test_per_horizon_reports_when_configured(pool: asyncpg.Pool, redis_client: aioredis.Redis, strategy: str) -> None:
+async def test_per_horizon_reports_when_configured(
+    pool: asyncpg.Pool, redis_client: aioredis.Redis, strategy: str
+) -> None:
     sig = await signal_for(pool, strategy)
     ev = evaluator(strategy, pool, redis_client, report_each_horizon=True)
     await ev.on_signal(sig, "1-0")

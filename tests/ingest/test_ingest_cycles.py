@@ -39,7 +39,9 @@ class Rig:
     redis: aioredis.Redis
 
     def cycle(self) -> IngestCycle:
-        http = BinanceHttpClient(self.url, weight_budget=self.settings.weight_budget, now_ms=self.clock.now_ms, retries=1)
+        http = BinanceHttpClient(
+            self.url, weight_budget=self.settings.weight_budget, now_ms=self.clock.now_ms, retries=1
+        )
         source = BinanceSource(http, ExchangeClock())
         return IngestCycle(self.settings, source, self.pool, StreamProducer(self.redis))
 
@@ -49,13 +51,21 @@ class Rig:
 
 
 @pytest.fixture
-async def rig(database_url: str, redis_url: str, redis_client: aioredis.Redis, strategy: str) -> AsyncIterator[Rig]:
+async def rig(
+    database_url: str, redis_url: str, redis_client: aioredis.Redis, strategy: str
+) -> AsyncIterator[Rig]:
     await migrate(database_url)
     clock = ManualClock(START)
     market = SyntheticMarket(200, seed=3, start_ms=START)
     settings = load_settings(
-        IngestSettings, environ={}, strategy_name=strategy, redis_url=redis_url, database_url=database_url,
-        universe_size=150, candle_window=30, binance_base_url="http://unused",
+        IngestSettings,
+        environ={},
+        strategy_name=strategy,
+        redis_url=redis_url,
+        database_url=database_url,
+        universe_size=150,
+        candle_window=30,
+        binance_base_url="http://unused",
     )
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=8)
     async with serve_app(create_app(market, clock, FaultInjector())) as url:
@@ -89,7 +99,9 @@ async def test_every_closed_candle_is_stored_and_published_exactly_once_over_fiv
     assert snapshots == 150 * 5
 
 
-async def test_an_ingest_stopped_for_three_minutes_backfills_and_publishes_the_gap_after_restart(rig: Rig) -> None:
+async def test_an_ingest_stopped_for_three_minutes_backfills_and_publishes_the_gap_after_restart(
+    rig: Rig,
+) -> None:
     first = rig.cycle()
     rig.clock.advance(MINUTE)
     await first.run(rig.clock.now_ms())

@@ -14,22 +14,38 @@ from soroka.streams.producing import StreamProducer
 
 def _report(i: int) -> ReportMessage:
     return ReportMessage(
-        event_id=f"e{i}", strategy="s", symbol="BTCUSDT", type=EventType.BOS_UP, open_time=i,
-        entry=1.0, confidence=0.5, pnl={"1": 0.1},
+        event_id=f"e{i}",
+        strategy="s",
+        symbol="BTCUSDT",
+        type=EventType.BOS_UP,
+        open_time=i,
+        entry=1.0,
+        confidence=0.5,
+        pnl={"1": 0.1},
     )
 
 
-def _consumer(client: aioredis.Redis, stream: str, name: str, seen: list[str], **kw: object) -> StreamConsumer[ReportMessage]:
+def _consumer(
+    client: aioredis.Redis, stream: str, name: str, seen: list[str], **kw: object
+) -> StreamConsumer[ReportMessage]:
     async def handle(m: ReportMessage, entry_id: str) -> None:
         seen.append(m.event_id)
 
     return StreamConsumer(
-        client, stream=stream, group="g", consumer=name, message_type=ReportMessage, handler=handle,
-        block_ms=50, **kw,  # type: ignore[arg-type]
+        client,
+        stream=stream,
+        group="g",
+        consumer=name,
+        message_type=ReportMessage,
+        handler=handle,
+        block_ms=50,
+        **kw,  # type: ignore[arg-type]
     )
 
 
-async def test_messages_are_acknowledged_only_after_the_handler_succeeds(redis_client: aioredis.Redis, strategy: str) -> None:
+async def test_messages_are_acknowledged_only_after_the_handler_succeeds(
+    redis_client: aioredis.Redis, strategy: str
+) -> None:
     stream = stream_key(strategy, "reports")
     await StreamProducer(redis_client).publish_many(stream, [_report(i) for i in range(3)])
     calls: list[str] = []
@@ -39,8 +55,16 @@ async def test_messages_are_acknowledged_only_after_the_handler_succeeds(redis_c
         if m.event_id == "e1":
             raise RuntimeError("database down")
 
-    c = StreamConsumer(redis_client, stream=stream, group="g", consumer="a", message_type=ReportMessage,
-                       handler=flaky, block_ms=50, claim_idle_ms=1000)
+    c = StreamConsumer(
+        redis_client,
+        stream=stream,
+        group="g",
+        consumer="a",
+        message_type=ReportMessage,
+        handler=flaky,
+        block_ms=50,
+        claim_idle_ms=1000,
+    )
     await c.ensure_group()
     await c.poll_once()
     assert calls == ["e0", "e1", "e2"]
@@ -48,7 +72,9 @@ async def test_messages_are_acknowledged_only_after_the_handler_succeeds(redis_c
     assert (lag, pending) == (0, 1)
 
 
-async def test_a_dead_consumers_pending_messages_are_reclaimed_by_a_live_one(redis_client: aioredis.Redis, strategy: str) -> None:
+async def test_a_dead_consumers_pending_messages_are_reclaimed_by_a_live_one(
+    redis_client: aioredis.Redis, strategy: str
+) -> None:
     stream = stream_key(strategy, "reports")
     await StreamProducer(redis_client).publish_many(stream, [_report(i) for i in range(5)])
     # Consumer "dead" reads everything and dies before acknowledging.
@@ -65,7 +91,9 @@ async def test_a_dead_consumers_pending_messages_are_reclaimed_by_a_live_one(red
     assert (await live.lag_and_pending())[1] == 0
 
 
-async def test_undecodable_and_permanently_failing_messages_go_to_the_dead_letter_stream(redis_client: aioredis.Redis, strategy: str) -> None:
+async def test_undecodable_and_permanently_failing_messages_go_to_the_dead_letter_stream(
+    redis_client: aioredis.Redis, strategy: str
+) -> None:
     stream = stream_key(strategy, "reports")
     await redis_client.xadd(stream, {"v": "1", "kind": "report", "data": "{not json"})
     await redis_client.xadd(stream, {"v": "9", "kind": "report", "data": "{}"})
@@ -74,8 +102,15 @@ async def test_undecodable_and_permanently_failing_messages_go_to_the_dead_lette
     async def reject(m: ReportMessage, entry_id: str) -> None:
         raise PermanentError("symbol delisted")
 
-    c = StreamConsumer(redis_client, stream=stream, group="g", consumer="a", message_type=ReportMessage,
-                       handler=reject, block_ms=50)
+    c = StreamConsumer(
+        redis_client,
+        stream=stream,
+        group="g",
+        consumer="a",
+        message_type=ReportMessage,
+        handler=reject,
+        block_ms=50,
+    )
     await c.ensure_group()
     await c.poll_once()
     dead = await redis_client.xrange(f"{stream}:dead")
@@ -85,7 +120,9 @@ async def test_undecodable_and_permanently_failing_messages_go_to_the_dead_lette
     assert (await c.lag_and_pending())[1] == 0
 
 
-async def test_a_message_failing_too_often_is_dead_lettered_not_retried_forever(redis_client: aioredis.Redis, strategy: str) -> None:
+async def test_a_message_failing_too_often_is_dead_lettered_not_retried_forever(
+    redis_client: aioredis.Redis, strategy: str
+) -> None:
     stream = stream_key(strategy, "reports")
     await StreamProducer(redis_client).publish(stream, _report(1))
     attempts: list[int] = []
@@ -94,8 +131,17 @@ async def test_a_message_failing_too_often_is_dead_lettered_not_retried_forever(
         attempts.append(1)
         raise RuntimeError("boom")
 
-    c = StreamConsumer(redis_client, stream=stream, group="g", consumer="a", message_type=ReportMessage,
-                       handler=always_fails, block_ms=10, claim_idle_ms=1000, dead_letter_after=2)
+    c = StreamConsumer(
+        redis_client,
+        stream=stream,
+        group="g",
+        consumer="a",
+        message_type=ReportMessage,
+        handler=always_fails,
+        block_ms=10,
+        claim_idle_ms=1000,
+        dead_letter_after=2,
+    )
     await c.ensure_group()
     await c.poll_once()
     c.claim_idle_ms = 0
@@ -106,7 +152,9 @@ async def test_a_message_failing_too_often_is_dead_lettered_not_retried_forever(
     assert [f[b"dead_reason"] for _, f in dead] == [b"attempts"]
 
 
-async def test_a_restarted_consumer_finishes_its_own_pending_messages_first(redis_client: aioredis.Redis, strategy: str) -> None:
+async def test_a_restarted_consumer_finishes_its_own_pending_messages_first(
+    redis_client: aioredis.Redis, strategy: str
+) -> None:
     stream = stream_key(strategy, "reports")
     await StreamProducer(redis_client).publish_many(stream, [_report(i) for i in range(3)])
     await redis_client.xgroup_create(stream, "g", id="0", mkstream=True)

@@ -72,3 +72,15 @@ async def pending_count(pool: asyncpg.Pool, strategy: str) -> int:
                 "SELECT count(*) FROM performance WHERE strategy = $1 AND NOT final", strategy
             )
         )
+
+
+async def final_outcomes(
+    pool: asyncpg.Pool, strategy: str
+) -> list[tuple[float, int, dict[str, float | None]]]:
+    """(confidence, open time, PnL % by horizon) of every fully evaluated signal."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT confidence, open_time, pnl FROM performance WHERE strategy = $1 AND final ORDER BY open_time",
+            strategy,
+        )
+    return [(float(r["confidence"]), int(r["open_time"]), json.loads(r["pnl"])) for r in rows]

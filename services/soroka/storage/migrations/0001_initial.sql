@@ -95,11 +95,16 @@ CREATE TABLE deliveries (
     chat_id       text NOT NULL,
     part          integer NOT NULL DEFAULT 0,
     message_id    bigint,
-    status        text NOT NULL,
+    status        text NOT NULL,          -- queued, sent, stale, failed
     reason        text,
+    payload       jsonb,                  -- the stream message (the outbox: queued rows are sent from here)
+    parent        text,                   -- for reports: the event id whose signal message they reply to
+    open_time     bigint,
     created_at    timestamptz NOT NULL DEFAULT now(),
+    sent_at       timestamptz,
     UNIQUE (strategy, ref, kind, chat_id, part)
 );
+CREATE INDEX deliveries_queued ON deliveries (strategy, kind, open_time) WHERE status = 'queued';
 
 -- Post-signal performance per horizon (NULL = unavailable or not yet known).
 CREATE TABLE performance (

@@ -1,0 +1,1 @@
+"""The publish service: posts signals, digests, reports and summaries to Telegram."""
