@@ -25,6 +25,9 @@ WEIGHT_HEADER = "x-mbx-used-weight-1m"
 MINUTE_MS = 60_000
 
 
+_CONNECTIONS_PER_POOL = 8
+
+
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -76,7 +79,15 @@ class BinanceHttpClient:
         self.retries = retries
         self.stats = BinanceStats()
         self._owns_http = client is None
-        self._http = client or httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
+        # httpcore scans every pooled connection for each request it queues, so one pool of 64
+        # connections costs O(requests x 64) per cycle; small pools used in turn keep that flat.
+        per_pool = min(max_concurrency, _CONNECTIONS_PER_POOL)
+        limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
+        self._pools = [client] if client is not None else [
+            httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport, limits=limits)
+            for _ in range(-(-max_concurrency // per_pool))
+        ]
+        self._next_pool = 0
         self._now_ms = now_ms
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -96,7 +107,8 @@ class BinanceHttpClient:
 
     async def aclose(self) -> None:
         if self._owns_http:
-            await self._http.aclose()
+            for pool in self._pools:
+                await pool.aclose()
 
     def now_ms(self) -> int:
         return self._now_ms()
@@ -162,7 +174,9 @@ class BinanceHttpClient:
             self.stats.requests += 1
             try:
                 async with self._sem:
-                    resp = await self._http.get(path, params=query, timeout=self.timeout)
+                    http = self._pools[self._next_pool]
+                    self._next_pool = (self._next_pool + 1) % len(self._pools)
+                    resp = await http.get(path, params=query, timeout=self.timeout)
             except httpx.TimeoutException as e:
                 self.stats.errors["timeout"] += 1
                 last = f"timeout ({type(e).__name__})"

@@ -17,6 +17,7 @@ from soroka.core.messages import CandlesMessage, Figures24h, stream_key
 from soroka.core.settings import IngestSettings
 from soroka.ingest.planning import last_closed_open_time, plan_fetches
 from soroka.ingest.universe import Universe, rank_tickers, select_universe
+from soroka.observability.tracing import Tracing
 from soroka.storage import market
 from soroka.streams.producing import StreamProducer
 
@@ -82,7 +83,7 @@ class IngestCycle:
         producer: StreamProducer,
         *,
         clock: Callable[[], float] = time.monotonic,
-        traceparent: Callable[[], str | None] = lambda: None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.settings = settings
         self.client = client
@@ -90,7 +91,7 @@ class IngestCycle:
         self.producer = producer
         self.state = IngestState()
         self.clock = clock
-        self.traceparent = traceparent
+        self.tracing = tracing or Tracing(None, settings.strategy_name)
         self.stream = stream_key(settings.strategy_name, "candles")
 
     async def refresh_universe(self, tickers: Sequence[Ticker24h]) -> Universe:
@@ -220,10 +221,16 @@ class IngestCycle:
                 start = len(candles) - 1
             else:
                 start = next((i for i, c in enumerate(candles) if c.open_time > cursor), len(candles))
+            if start >= len(candles):
+                continue
+            # A span per symbol (child of the cycle's): each symbol's messages carry their own parent.
+            attributes = {"open_time": candles[-1].open_time, "messages": len(candles) - start}
+            with self.tracing.start_span("ingest.publish", symbol=sym, attributes=attributes):
+                traceparent = self.tracing.current_traceparent()
             for i in range(start, len(candles)):
                 rows = [c.row() for c in candles[max(0, i + 1 - s.candle_window) : i + 1]]
                 messages.append(
-                    CandlesMessage(
+                    CandlesMessage.model_construct(  # built from typed candles: validation would only cost time
                         strategy=s.strategy_name,
                         symbol=sym,
                         interval=s.interval,
@@ -232,7 +239,7 @@ class IngestCycle:
                         liquidity_rank=ranks.get(sym, 0),
                         universe_size=len(universe),
                         published_at=int(time.time() * 1000),
-                        traceparent=self.traceparent(),
+                        traceparent=traceparent,
                     )
                 )
                 cursors[sym] = candles[i].open_time
