@@ -19,6 +19,7 @@ from soroka.core.settings import (
     EvaluateSettings,
     FilterSettings,
     OutputSettings,
+    PaperSettings,
     RiskSettings,
     TelegramSettings,
     UniverseSettings,
@@ -35,6 +36,7 @@ GROUPS: tuple[tuple[type[BaseModel], tuple[str, ...], str], ...] = (
     (TelegramSettings, ("outputs", "telegram"), "telegram_"),
     (BinanceSettings, ("binance",), "binance_"),
     (EvaluateSettings, ("evaluate",), ""),
+    (PaperSettings, ("risk",), ""),
     (ConnectionSettings, ("connection",), ""),
 )
 

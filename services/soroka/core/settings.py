@@ -46,12 +46,29 @@ def _f(group: str, default: Any, description: str, *, hot: bool = True, **kw: An
     return Field(default, description=description, json_schema_extra={"group": group, "hot": hot}, **kw)
 
 
-class DetectorSettings(BaseModel):
-    """Break-of-Structure detection rules (DETECTION.md: L, M, S, V, B, G)."""
+class CandleSettings(BaseModel):
+    """Which candles are read and how many travel with each candles message."""
 
     interval: Literal["1m", "3m", "5m", "15m", "30m", "1h"] = _f(
         "detector", "1m", "Candle interval analysed (Binance kline interval).", hot=False
     )
+    candle_window: int = _f(
+        "detector",
+        240,
+        "Closed candles carried per candles message (the analyzer's causal window).",
+        ge=20,
+        le=2000,
+        hot=False,
+    )
+
+    @property
+    def interval_ms(self) -> int:
+        return INTERVAL_MS[self.interval]
+
+
+class DetectorSettings(CandleSettings):
+    """Break-of-Structure detection rules (DETECTION.md: L, M, S, V, B, G)."""
+
     lookback: int = _f("detector", 3, "L: candles on each side that define a swing point.", ge=1, le=50)
     min_candles: int = _f(
         "detector", 5, "M: candles averaged for the volume ratio; also the minimum history.", ge=1, le=500
@@ -68,18 +85,6 @@ class DetectorSettings(BaseModel):
     min_event_interval_minutes: int = _f(
         "detector", 2, "G: minutes between two emitted events of one symbol and type.", ge=0, le=10_080
     )
-    candle_window: int = _f(
-        "detector",
-        240,
-        "Closed candles carried per candles message (the analyzer's causal window).",
-        ge=20,
-        le=2000,
-        hot=False,
-    )
-
-    @property
-    def interval_ms(self) -> int:
-        return INTERVAL_MS[self.interval]
 
 
 class FilterSettings(BaseModel):
@@ -107,7 +112,13 @@ class FilterSettings(BaseModel):
         return self
 
 
-class RiskSettings(BaseModel):
+class FeeSettings(BaseModel):
+    """Trading fees (net PnL in the evaluator, fills in the paper trader)."""
+
+    fee_pct: float = _f("risk", 0.001, "Taker fee per side as a fraction (0.001 = 0.1%).", ge=0.0, le=0.05)
+
+
+class RiskSettings(FeeSettings):
     """Position sizing and exits for trading bots (the paper trader applies them)."""
 
     allocation_pct: float = _f(
@@ -118,10 +129,17 @@ class RiskSettings(BaseModel):
     )
     leverage: int = _f("risk", 1, "Leverage applied to the allocated margin.", ge=1, le=125)
     trade_time: int = _f("risk", 90, "Minutes after which an open position is closed.", ge=1, le=10_080)
-    fee_pct: float = _f("risk", 0.001, "Taker fee per side as a fraction (0.001 = 0.1%).", ge=0.0, le=0.05)
 
 
-class OutputSettings(BaseModel):
+class SignalAgeSettings(BaseModel):
+    """How old a signal may be when acted on (posted, traded)."""
+
+    max_signal_age: int = _f(
+        "outputs", 60, "Seconds after the candle close when a signal is too old to act on.", ge=1, le=86_400
+    )
+
+
+class OutputSettings(SignalAgeSettings):
     """Where signals go and how old they may be."""
 
     trade_queue_name: str = _f(
@@ -131,9 +149,6 @@ class OutputSettings(BaseModel):
         min_length=1,
         max_length=200,
         pattern=r"^[A-Za-z0-9_:.\-]+$",
-    )
-    max_signal_age: int = _f(
-        "outputs", 60, "Seconds after the candle close when a signal is too old to act on.", ge=1, le=86_400
     )
 
 
@@ -301,9 +316,12 @@ class EvaluateSettings(BaseModel):
     report_each_horizon: bool = _f(
         "evaluate", False, "Emit a report as each horizon becomes known, not only when all are."
     )
-    paper_balance: float = _f(
-        "evaluate", 10_000.0, "Starting paper balance (USDT) of the paper trader.", hot=False, gt=0
-    )
+
+
+class PaperSettings(BaseModel):
+    """The paper trader's account."""
+
+    paper_balance: float = _f("risk", 10_000.0, "Starting paper balance (USDT) of the paper trader.", hot=False, gt=0)
 
 
 class _ServiceSettings(BaseSettings):
@@ -329,17 +347,15 @@ class AnalyzeSettings(_ServiceSettings, ConnectionSettings, DetectorSettings, Fi
     service: ClassVar[str] = "analyze"
 
 
-class EvaluateServiceSettings(
-    _ServiceSettings, ConnectionSettings, DetectorSettings, RiskSettings, EvaluateSettings
-):
+class EvaluateServiceSettings(_ServiceSettings, ConnectionSettings, CandleSettings, FeeSettings, EvaluateSettings):
     service: ClassVar[str] = "evaluate"
 
 
-class PublishSettings(_ServiceSettings, ConnectionSettings, TelegramSettings, OutputSettings):
+class PublishSettings(_ServiceSettings, ConnectionSettings, TelegramSettings, SignalAgeSettings):
     service: ClassVar[str] = "publish"
 
 
-class TraderSettings(_ServiceSettings, ConnectionSettings, RiskSettings, OutputSettings, EvaluateSettings):
+class TraderSettings(_ServiceSettings, ConnectionSettings, RiskSettings, OutputSettings, PaperSettings):
     service: ClassVar[str] = "trader"
 
 
@@ -400,7 +416,7 @@ def env_key(name: str) -> str:
     return name.upper()
 
 
-def _allowed(model: type[BaseModel], name: str) -> str:
+def allowed(model: type[BaseModel], name: str) -> str:
     """A short human description of what a field accepts, for error lines."""
     info = model.model_fields.get(name)
     if info is None:
@@ -430,8 +446,8 @@ def format_validation_error(model: type[BaseModel], err: ValidationError, values
         if name:
             key = env_key(name)
             value = values.get(key, values.get(name, e.get("input")))
-            allowed = _allowed(model, name)
-            suffix = f" (allowed: {allowed})" if allowed else ""
+            allowed_text = allowed(model, name)
+            suffix = f" (allowed: {allowed_text})" if allowed_text else ""
             lines.append(f"{key}={value!r} is invalid: {e['msg']}{suffix}")
         else:
             lines.append(f"invalid configuration: {e['msg']}")

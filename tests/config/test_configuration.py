@@ -1,0 +1,87 @@
+"""Configuration: every product key exists with its default, bad values stop a service with one clear line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from soroka.cli import main
+from soroka.commands.config import example, reference
+from soroka.core.settings import (
+    PRODUCT_DEFAULTS,
+    SERVICE_SETTINGS,
+    ConfigError,
+    StrategySettings,
+    load_settings,
+    masked_dump,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_product_default_key_exists_with_the_product_value() -> None:
+    s = masked_dump(load_settings(StrategySettings, environ={}))
+    s.update(
+        {k: v for k, v in masked_dump(load_settings(SERVICE_SETTINGS["analyze"], environ={})).items() if k not in s}
+    )
+    for key, value in PRODUCT_DEFAULTS.items():
+        assert key in s, key
+        got = s[key]
+        assert (float(got) == float(value)) if isinstance(got, int | float) else (str(got) == value), (key, got, value)
+
+
+def test_the_example_env_files_are_generated_from_the_models() -> None:
+    for service in SERVICE_SETTINGS:
+        assert (ROOT / "config" / f"{service}.env").read_text() == example(service), f"regenerate config/{service}.env"
+
+
+def test_the_readme_configuration_reference_is_generated_from_the_models() -> None:
+    text = (ROOT / "README.md").read_text()
+    start, end = "<!-- config-reference:start -->\n", "<!-- config-reference:end -->"
+    assert text[text.index(start) + len(start) : text.index(end)] == reference()
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"LOOKBACK": "0"}, "LOOKBACK='0' is invalid"),
+        ({"EVENT_FILTER_TYPE": "BOS_SIDEWAYS"}, "EVENT_FILTER_TYPE='BOS_SIDEWAYS' is invalid"),
+        ({"CONFIDENCE_MIN": "0.9", "CONFIDENCE_MAX": "0.5"}, "CONFIDENCE_MIN=0.9 must be <= CONFIDENCE_MAX=0.5"),
+        ({"UNIVERSE_SIZE": "-3"}, "UNIVERSE_SIZE='-3' is invalid"),
+        ({"MAX_VOLATILITY": "0"}, "MAX_VOLATILITY='0' is invalid"),
+        ({"TRADE_QUEUE_NAME": "bad queue"}, "TRADE_QUEUE_NAME='bad queue' is invalid"),
+        ({"REDIS_URL": "localhost:6379"}, "REDIS_URL='localhost:6379' is invalid"),
+        ({"LEVERAGE": "500"}, "LEVERAGE='500' is invalid"),
+    ],
+)
+def test_a_bad_value_is_rejected_naming_the_key_and_what_is_allowed(env: dict[str, str], named: str) -> None:
+    cls = SERVICE_SETTINGS["trader"] if "LEVERAGE" in env else StrategySettings
+    if "REDIS_URL" in env:
+        cls = SERVICE_SETTINGS["analyze"]
+    with pytest.raises(ConfigError) as e:
+        load_settings(cls, environ=env)
+    assert named in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_service_with_a_bad_env_file_stops_at_start_with_one_line(tmp_path: Path) -> None:
+    env = tmp_path / "ingest.env"
+    env.write_text("UNIVERSE_SIZE=lots\nREDIS_URL=redis://127.0.0.1:1/0\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "soroka", "ingest", "--env-file", str(env), "--once"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "UNIVERSE_SIZE='lots' is invalid" in lines[0] and "positive integer or 'all'" in lines[0]
+
+
+def test_config_show_masks_secrets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env = tmp_path / "publish.env"
+    env.write_text("TELEGRAM_BOT_TOKEN=123456:very-secret\nDATABASE_URL=postgresql://u:hunter2@db/soroka\n")
+    assert main(["config", "show", "--env-file", str(env)]) == 0
+    out = capsys.readouterr().out
+    assert "very-secret" not in out and "hunter2" not in out
+    assert "TELEGRAM_BOT_TOKEN=**********" in out and "UNIVERSE_SIZE" not in out
