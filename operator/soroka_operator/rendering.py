@@ -142,6 +142,16 @@ def _container(service: str, spec: dict[str, Any]) -> dict[str, Any]:
     return container
 
 
+def _migrate_container(service: str, spec: dict[str, Any]) -> dict[str, Any]:
+    main = _container(service, spec)
+    init = {k: v for k, v in main.items() if k not in ("ports", "livenessProbe", "readinessProbe")}
+    return {
+        **init,
+        "name": "migrate",
+        "command": ["soroka", "db", "migrate", "--env-file", env_path(service)],
+    }
+
+
 def _volumes(owner: Owner, service: str, spec: dict[str, Any]) -> list[dict[str, Any]]:
     volumes: list[dict[str, Any]] = [
         {"name": "config", "configMap": {"name": child_name(owner, service)}},
@@ -185,6 +195,9 @@ def deployment(owner: Owner, service: str, spec: dict[str, Any]) -> dict[str, An
                         "fsGroup": 10001,
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
+                    # Every service needs the schema; `soroka db migrate` is idempotent and takes an advisory
+                    # lock, so the pods of all services may run it at once.
+                    "initContainers": [_migrate_container(service, spec)],
                     "containers": [_container(service, spec)],
                     "volumes": _volumes(owner, service, spec),
                 },

@@ -192,3 +192,15 @@ def test_an_invalid_strategy_is_rejected_naming_the_key() -> None:
         render(OWNER, {"filter": {"confidenceMin": 0.9, "confidenceMax": 0.5}})
     with pytest.raises(ConfigError, match="LOOKBACK"):
         render(OWNER, {"detector": {"lookback": 0}})
+
+
+def test_every_deployment_migrates_the_schema_before_its_service_starts() -> None:
+    from soroka_operator.rendering import Owner, render
+
+    children = render(Owner(name="s", namespace="ns", uid="u1"), {})
+    deployments = [c for c in children.all() if c["kind"] == "Deployment"]
+    assert deployments
+    for d in deployments:
+        (init,) = d["spec"]["template"]["spec"]["initContainers"]
+        assert init["command"][:3] == ["soroka", "db", "migrate"]
+        assert init["volumeMounts"] == d["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]

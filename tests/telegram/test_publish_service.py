@@ -208,3 +208,45 @@ async def test_in_edit_mode_the_report_edits_the_signal_message(
         posted = fake.state.messages(CHAT)
     assert len(posted) == 1
     assert "S7USDT" in posted[0]["text"] and posted[0].get("edits")
+
+
+async def test_the_periodic_summary_posts_hit_rates_per_horizon_from_final_evaluations(
+    start_fake: Start, fake_clock: FakeClock, pool: asyncpg.Pool, strategy: str
+) -> None:
+    from soroka.storage.events import store_event
+
+    for i, (conf, pnl1) in enumerate([(0.5, 1.0), (0.55, -0.5), (0.72, 2.0)]):
+        eid = f"{strategy}:e{i}"
+        async with pool.acquire() as conn:
+            await store_event(
+                conn,
+                event_id=eid,
+                strategy=strategy,
+                symbol="XUSDT",
+                type="BOS_UP",
+                interval="1m",
+                open_time=T0 - 3600_000,
+                close=1.0,
+                level=0.99,
+                strength=1.01,
+                volume_ratio=2,
+                body_ratio=0.8,
+                confidence=conf,
+                metrics={},
+                verdicts=[],
+                passed=True,
+            )
+            await conn.execute(
+                """INSERT INTO performance (event_id, strategy, symbol, type, open_time, entry, confidence, pnl, final)
+                   VALUES ($1, $2, 'XUSDT', 'BOS_UP', $3, 1.0, $4, $5::jsonb, true)""",
+                eid,
+                strategy,
+                T0 - 3600_000,
+                conf,
+                f'{{"1": {pnl1}, "15": null}}',
+            )
+    async with start_fake(clock=fake_clock) as fake, publisher(fake, fake_clock, pool, strategy) as p:
+        assert await p.post_summary() == 1
+        (post,) = fake.state.messages(CHAT)
+    one_minute = next(line for line in post["text"].splitlines() if line.startswith(" 1m"))
+    assert one_minute.split() == ["1m", "3", "67", "+0.83"]  # 2 of 3 positive, mean (1 - 0.5 + 2) / 3
