@@ -155,3 +155,13 @@ async def test_ticker_sends_symbols_as_json_and_picks_the_weight() -> None:
     assert "symbols" not in seen[1].url.params
     assert c.stats.weight_spent == 2 + 80
     assert [endpoints.ticker_weight(n) for n in (1, 20, 21, 100, 101, None)] == [2, 2, 40, 40, 80, 80]
+
+
+async def test_a_malformed_ticker_row_is_skipped_and_counted_the_other_symbols_are_kept() -> None:
+    rows = json.loads((RESOURCES / "binance" / "ticker_24hr.json").read_text())
+    broken = {**rows[0], "quoteVolume": "not-a-number"}
+    clock = ManualClock(T0)
+    async with client(clock, lambda r: ok(json.dumps([broken, *rows[1:]]))) as c:
+        tickers = await endpoints.ticker_24hr(c)
+    assert [t.symbol for t in tickers] == [r["symbol"] for r in rows[1:]]
+    assert c.stats.errors["malformed"] == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 
 from soroka.binance.http import BinanceHttpClient
@@ -10,6 +11,7 @@ from soroka.binance.schemas import BinanceExchangeInfo, BinanceKline, BinanceSer
 from soroka.core.candles import Candle, Ticker24h
 
 MAX_KLINES = 1000
+log = logging.getLogger(__name__)
 
 
 def _empty(payload: object) -> None:
@@ -40,9 +42,12 @@ async def ticker_24hr(client: BinanceHttpClient, symbols: Sequence[str] | None =
     """Rolling 24h figures of all symbols (weight 80) or of the given ones (2 up to 20, 40 up to 100)."""
     params = None if symbols is None else {"symbols": json.dumps(list(symbols), separators=(",", ":"))}
     n = None if symbols is None else len(symbols)
-    rows = await client.request(
-        "/api/v3/ticker/24hr", weight=ticker_weight(n), parse=BinanceTicker24hr.parse_many, params=params
+    rows, skipped = await client.request(
+        "/api/v3/ticker/24hr", weight=ticker_weight(n), parse=BinanceTicker24hr.parse_lenient, params=params
     )
+    if skipped:
+        client.stats.errors["malformed"] += len(skipped)
+        log.warning("ticker/24hr: %d malformed rows skipped (first: %s)", len(skipped), skipped[0])
     return [r.to_domain() for r in rows]
 
 

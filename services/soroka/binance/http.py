@@ -83,10 +83,14 @@ class BinanceHttpClient:
         # connections costs O(requests x 64) per cycle; small pools used in turn keep that flat.
         per_pool = min(max_concurrency, _CONNECTIONS_PER_POOL)
         limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
-        self._pools = [client] if client is not None else [
-            httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport, limits=limits)
-            for _ in range(-(-max_concurrency // per_pool))
-        ]
+        self._pools = (
+            [client]
+            if client is not None
+            else [
+                httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport, limits=limits)
+                for _ in range(-(-max_concurrency // per_pool))
+            ]
+        )
         self._next_pool = 0
         self._now_ms = now_ms
         self._sleep = sleep

@@ -185,6 +185,21 @@ class BinanceTicker24hr:
             return [cls.parse(payload)]
         return [cls.parse(x, f"ticker/24hr[{i}]") for i, x in enumerate(_list(payload, "ticker/24hr"))]
 
+    @classmethod
+    def parse_lenient(cls, payload: object) -> tuple[list[BinanceTicker24hr], list[BinancePayloadError]]:
+        """All-symbols tickers: a malformed row is skipped (and reported), not the other symbols' rows."""
+        if isinstance(payload, Mapping):
+            return [cls.parse(payload)], []
+        rows, errors = [], []
+        for i, x in enumerate(_list(payload, "ticker/24hr")):
+            try:
+                rows.append(cls.parse(x, f"ticker/24hr[{i}]"))
+            except BinancePayloadError as e:
+                errors.append(e)
+        if errors and not rows:
+            raise errors[0]
+        return rows, errors
+
     def to_domain(self) -> Ticker24h:
         return Ticker24h(
             self.symbol,
