@@ -90,12 +90,25 @@ async def bench(symbols: int, url: str, db: str) -> dict[str, float]:
     }
 
 
-async def main() -> None:
+def start_simulator() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     sim = subprocess.Popen(
-        [sys.executable, "-m", "soroka", "simulate", "--symbols", "1700", "--port", str(port), "--latency-ms", "30", "--speed", "0.0001"],
+        [sys.executable, "-m", "soroka", "simulate", "--symbols", "1700", "--port", str(port),
+         "--latency-ms", "30", "--speed", "0.0001"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(f"{url}/api/v3/ping", timeout=1)
+            return sim, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    sim.kill()
+    raise RuntimeError("the simulator did not start")
+
+
+async def run_all(url: str) -> list[dict[str, float]]:
     name = f"soroka_bench_{uuid.uuid4().hex[:6]}"
     admin_url = urlparse(PG)._replace(path="/postgres").geturl()
     conn = await asyncpg.connect(admin_url)
@@ -103,21 +116,21 @@ async def main() -> None:
     await conn.close()
     db = urlparse(PG)._replace(path=f"/{name}").geturl()
     try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                httpx.get(f"{url}/api/v3/ping", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
         await migrate(db)
-        rows = [await bench(n, url, db) for n in (150, 1500)]
+        return [await bench(n, url, db) for n in (150, 1500)]
     finally:
-        sim.terminate()
-        sim.wait(10)
         conn = await asyncpg.connect(admin_url)
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.close()
+
+
+def main() -> None:
+    sim, url = start_simulator()
+    try:
+        rows = asyncio.run(run_all(url))
+    finally:
+        sim.terminate()
+        sim.wait(10)
     lines = [
         f"# Ingest benchmark\n\nDate: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Machine: {platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}. Simulator in a separate process with 30 ms "
@@ -136,4 +149,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

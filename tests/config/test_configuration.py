@@ -25,17 +25,27 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_every_product_default_key_exists_with_the_product_value() -> None:
     s = masked_dump(load_settings(StrategySettings, environ={}))
     s.update(
-        {k: v for k, v in masked_dump(load_settings(SERVICE_SETTINGS["analyze"], environ={})).items() if k not in s}
+        {
+            k: v
+            for k, v in masked_dump(load_settings(SERVICE_SETTINGS["analyze"], environ={})).items()
+            if k not in s
+        }
     )
     for key, value in PRODUCT_DEFAULTS.items():
         assert key in s, key
         got = s[key]
-        assert (float(got) == float(value)) if isinstance(got, int | float) else (str(got) == value), (key, got, value)
+        assert (float(got) == float(value)) if isinstance(got, int | float) else (str(got) == value), (
+            key,
+            got,
+            value,
+        )
 
 
 def test_the_example_env_files_are_generated_from_the_models() -> None:
     for service in SERVICE_SETTINGS:
-        assert (ROOT / "config" / f"{service}.env").read_text() == example(service), f"regenerate config/{service}.env"
+        assert (ROOT / "config" / f"{service}.env").read_text() == example(service), (
+            f"regenerate config/{service}.env"
+        )
 
 
 def test_the_readme_configuration_reference_is_generated_from_the_models() -> None:
@@ -49,7 +59,10 @@ def test_the_readme_configuration_reference_is_generated_from_the_models() -> No
     [
         ({"LOOKBACK": "0"}, "LOOKBACK='0' is invalid"),
         ({"EVENT_FILTER_TYPE": "BOS_SIDEWAYS"}, "EVENT_FILTER_TYPE='BOS_SIDEWAYS' is invalid"),
-        ({"CONFIDENCE_MIN": "0.9", "CONFIDENCE_MAX": "0.5"}, "CONFIDENCE_MIN=0.9 must be <= CONFIDENCE_MAX=0.5"),
+        (
+            {"CONFIDENCE_MIN": "0.9", "CONFIDENCE_MAX": "0.5"},
+            "CONFIDENCE_MIN=0.9 must be <= CONFIDENCE_MAX=0.5",
+        ),
         ({"UNIVERSE_SIZE": "-3"}, "UNIVERSE_SIZE='-3' is invalid"),
         ({"MAX_VOLATILITY": "0"}, "MAX_VOLATILITY='0' is invalid"),
         ({"TRADE_QUEUE_NAME": "bad queue"}, "TRADE_QUEUE_NAME='bad queue' is invalid"),
@@ -75,7 +88,11 @@ def test_a_service_with_a_bad_env_file_stops_at_start_with_one_line(tmp_path: Pa
     )  # fmt: skip
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "UNIVERSE_SIZE='lots' is invalid" in lines[0] and "positive integer or 'all'" in lines[0]
+    assert (
+        len(lines) == 1
+        and "UNIVERSE_SIZE='lots' is invalid" in lines[0]
+        and "positive integer or 'all'" in lines[0]
+    )
 
 
 def test_config_show_masks_secrets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

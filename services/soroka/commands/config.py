@@ -30,7 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     show.add_argument("--json", action="store_true", help="print JSON instead of KEY=VALUE lines")
     sub.add_parser("reference", help="print the configuration reference (Markdown) generated from the models")
-    example = sub.add_parser("example", help="print an example .env of a service (every key, product defaults)")
+    example = sub.add_parser(
+        "example", help="print an example .env of a service (every key, product defaults)"
+    )
     example.add_argument("service", choices=sorted(SERVICE_SETTINGS))
 
 
@@ -45,18 +47,37 @@ def reference() -> str:
                 default = getattr(default, "value", default)
                 shown = "" if default is None else str(default)
                 hot = "yes" if is_hot(cls, name) else "restart"
-                rows[key] = (field_group(cls, name), shown, allowed(cls, name), field.description or "", hot, [])
+                rows[key] = (
+                    field_group(cls, name),
+                    shown,
+                    allowed(cls, name),
+                    field.description or "",
+                    hot,
+                    [],
+                )
             rows[key][5].append(service)
     lines = [
         "| key | group | default | allowed | meaning | reload | services |",
         "|---|---|---|---|---|---|---|",
     ]
-    order = ["detector", "filter", "risk", "outputs", "universe", "binance", "telegram", "evaluate", "connection"]
+    order = [
+        "detector",
+        "filter",
+        "risk",
+        "outputs",
+        "universe",
+        "binance",
+        "telegram",
+        "evaluate",
+        "connection",
+    ]
     for key, (group, default, allow, meaning, hot, services) in sorted(
         rows.items(), key=lambda kv: (order.index(kv[1][0]) if kv[1][0] in order else 99, kv[0])
     ):
         allow, meaning = allow.replace("|", "\\|"), meaning.replace("|", "\\|")
-        lines.append(f"| `{key}` | {group} | `{default}` | {allow} | {meaning} | {hot} | {', '.join(services)} |")
+        lines.append(
+            f"| `{key}` | {group} | `{default}` | {allow} | {meaning} | {hot} | {', '.join(services)} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -321,7 +321,9 @@ class EvaluateSettings(BaseModel):
 class PaperSettings(BaseModel):
     """The paper trader's account."""
 
-    paper_balance: float = _f("risk", 10_000.0, "Starting paper balance (USDT) of the paper trader.", hot=False, gt=0)
+    paper_balance: float = _f(
+        "risk", 10_000.0, "Starting paper balance (USDT) of the paper trader.", hot=False, gt=0
+    )
 
 
 class _ServiceSettings(BaseSettings):
@@ -347,7 +349,9 @@ class AnalyzeSettings(_ServiceSettings, ConnectionSettings, DetectorSettings, Fi
     service: ClassVar[str] = "analyze"
 
 
-class EvaluateServiceSettings(_ServiceSettings, ConnectionSettings, CandleSettings, FeeSettings, EvaluateSettings):
+class EvaluateServiceSettings(
+    _ServiceSettings, ConnectionSettings, CandleSettings, FeeSettings, EvaluateSettings
+):
     service: ClassVar[str] = "evaluate"
 
 

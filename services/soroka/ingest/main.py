@@ -46,7 +46,7 @@ async def serve(
         assert ctx.pool is not None
         metrics = IngestMetrics(ctx.metrics.registry)
         producer = StreamProducer(ctx.redis, maxlen=settings.stream_maxlen)
-        cycle = IngestCycle(settings, source, ctx.pool, producer, traceparent=ctx.tracing.current_traceparent)
+        cycle = IngestCycle(settings, source, ctx.pool, producer, tracing=ctx.tracing)
         try:
             return await _loop(ctx, cycle, source, clock, metrics, last_success, stop, once)
         finally:

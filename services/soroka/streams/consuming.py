@@ -93,6 +93,8 @@ class StreamConsumer(Generic[M]):
         self.metrics = metrics
         self.label = label or stream.rsplit(":", 1)[-1]
         self._last_claim = 0.0
+        self._last_backlog = -1e9
+        self.backlog_every_s = 5.0
 
     @property
     def dead_letter_stream(self) -> str:
@@ -112,6 +114,7 @@ class StreamConsumer(Generic[M]):
         while not stop.is_set():
             try:
                 await self.poll_once()
+                await self._refresh_backlog()
             except (RedisError, OSError) as e:
                 log.warning("redis unavailable on %s: %s; retrying", self.stream, e)
                 await sleep_unless_stopped(stop, 1.0)
@@ -226,6 +229,13 @@ class StreamConsumer(Generic[M]):
         if self.metrics:
             self.metrics.dead_lettered(self.label, reason)
         log.error("dead-lettered %s %s (%s): %s", self.stream, entry_id, reason, detail)
+
+    async def _refresh_backlog(self) -> None:
+        """Keep this group's lag/pending gauges fresh (every `backlog_every_s`), whatever the service."""
+        now = time.monotonic()
+        if self.metrics is not None and now - self._last_backlog >= self.backlog_every_s:
+            self._last_backlog = now
+            await self.lag_and_pending()
 
     async def lag_and_pending(self) -> tuple[int, int]:
         """The group's lag (entries not yet delivered) and pending count (delivered, not acked)."""
