@@ -7,14 +7,13 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-KLINES_DIR = SHARED / "data" / "binance-klines"
-RESOURCES = Path(__file__).parent / "resources"
+from shared_paths import KLINES_DIR, RESOURCES, SHARED
+
+__all__ = ["KLINES_DIR", "RESOURCES", "SHARED"]
 
 
 def _reachable(url: str) -> bool:

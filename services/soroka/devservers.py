@@ -147,6 +147,7 @@ class _Server:
             group=_group_of(user),
             extra_groups=[] if user else None,
             preexec_fn=_die_with_parent if _can_die_with_parent() else None,
+            start_new_session=True,  # a terminal's Ctrl-C reaches the services, not the stores under them
         )
 
     def _wait_ready(self) -> bool:

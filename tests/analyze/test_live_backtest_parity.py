@@ -12,7 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 from test_analyze_workers import run_workers
 
-from conftest import KLINES_DIR
+from shared_paths import KLINES_DIR
 from soroka.backtest.rolling import figures_at
 from soroka.backtest.running import run_backtest
 from soroka.core.messages import CandlesMessage, stream_key

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import KLINES_DIR
+from shared_paths import KLINES_DIR
 from soroka.analyze.detection import detect
 from soroka.backtest.running import run_backtest
 from soroka.cli import main

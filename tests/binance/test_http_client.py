@@ -9,7 +9,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from conftest import RESOURCES
+from shared_paths import RESOURCES
 from soroka.binance import endpoints
 from soroka.binance.errors import BinanceClientError, BinancePayloadError, BinanceUnavailableError
 from soroka.binance.http import BinanceHttpClient

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import KLINES_DIR
+from shared_paths import KLINES_DIR
 from soroka.history.klinefiles import (
     KlineFileError,
     find_kline_files,

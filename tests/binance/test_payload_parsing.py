@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from conftest import RESOURCES
+from shared_paths import RESOURCES
 from soroka.binance.errors import BinancePayloadError
 from soroka.binance.schemas import (
     BinanceErrorBody,

@@ -102,3 +102,10 @@ def test_config_show_masks_secrets(tmp_path: Path, capsys: pytest.CaptureFixture
     out = capsys.readouterr().out
     assert "very-secret" not in out and "hunter2" not in out
     assert "TELEGRAM_BOT_TOKEN=**********" in out and "UNIVERSE_SIZE" not in out
+
+
+def test_an_empty_token_file_line_means_no_token_file(tmp_path: Path) -> None:
+    env = tmp_path / "publish.env"
+    env.write_text("TELEGRAM_TOKEN_FILE=\nTELEGRAM_BOT_TOKEN=\n")
+    s = load_settings(SERVICE_SETTINGS["publish"], env, environ={})
+    assert s.telegram_token_file is None and s.bot_token() is None  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from conftest import KLINES_DIR
+from shared_paths import KLINES_DIR
 from soroka.analyze.detection import _swing_points, detect, detect_reference
 from soroka.analyze.scoring import score, score_events
 from soroka.core.candles import CandleArrays

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from bos_reference import bos_events
 
-from conftest import RESOURCES
+from shared_paths import RESOURCES
 from soroka.binance import endpoints
 from soroka.binance.errors import BinanceClientError, BinancePayloadError, BinanceUnavailableError
 from soroka.binance.http import BinanceHttpClient

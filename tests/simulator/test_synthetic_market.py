@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from bos_reference import bos_events
 
-from conftest import KLINES_DIR
+from shared_paths import KLINES_DIR
 from soroka.history.klinefiles import find_kline_files, read_kline_file
 from soroka.simulator.clock import ManualClock, ScaledClock
 from soroka.simulator.market import SyntheticMarket

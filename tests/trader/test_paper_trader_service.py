@@ -107,3 +107,11 @@ async def test_after_a_restart_open_positions_and_balance_are_restored_and_redel
     await market.store_candles(pool, "1m", candles)
     assert await second.follow_candles() == 1
     assert (await trades(redis_client, strategy))[-1].reason == "time"
+
+
+async def test_signals_of_other_strategies_on_a_shared_queue_are_left_alone(
+    pool: asyncpg.Pool, redis_client: aioredis.Redis, strategy: str
+) -> None:
+    t = trader(strategy, pool, redis_client, now=T0 + MINUTE)
+    await t.on_signal(signal("someone-else"), "1-0")
+    assert t.book.positions == {} and await trades(redis_client, strategy) == []

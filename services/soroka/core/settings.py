@@ -300,6 +300,12 @@ class TelegramSettings(BaseModel):
         "telegram", 60, "Minutes between summary posts (0 disables).", ge=0, le=10_080
     )
 
+    @field_validator("telegram_bot_token", "telegram_token_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, v: Any) -> Any:
+        """`TELEGRAM_TOKEN_FILE=` in a .env file means no file, not the current directory."""
+        return None if isinstance(v, str) and not v.strip() else v
+
     def bot_token(self) -> str | None:
         """The token from the file if configured, else from the setting; None means console sink."""
         if self.telegram_token_file is not None:

@@ -10,9 +10,8 @@ from pathlib import Path
 from soroka.core.messages import SignalMessage, stream_key
 from soroka.core.settings import EvaluateServiceSettings, load_settings
 from soroka.evaluate.service import EvaluateMetrics, Evaluator
-from soroka.service.context import ServiceContext, service_context
-from soroka.service.running import consumer_name, run_async, sleep_unless_stopped
-from soroka.streams.consuming import StreamConsumer
+from soroka.service.context import service_context
+from soroka.service.running import run_async
 from soroka.streams.producing import StreamProducer
 
 log = logging.getLogger("soroka.evaluate")
@@ -41,34 +40,12 @@ async def serve(
             settings, ctx.pool, producer, EvaluateMetrics(ctx.metrics.registry), ctx.tracing
         )
         ctx.on_reload.append(evaluator.apply_settings)
-        consumer = StreamConsumer(
-            ctx.redis,
-            stream=stream_key(settings.strategy_name, "signals"),
-            group=GROUP,
-            consumer=consumer_name(settings.consumer_name),
-            message_type=SignalMessage,
-            handler=evaluator.on_signal,
-            claim_idle_ms=settings.claim_idle_ms,
-            dead_letter_after=settings.dead_letter_after,
-            metrics=ctx.metrics,
+        consumer = ctx.consumer(
+            stream_key(settings.strategy_name, "signals"), GROUP, SignalMessage, evaluator.on_signal
         )
-        task = asyncio.create_task(_evaluate_loop(ctx, evaluator, stop, poll))
+        task = asyncio.create_task(ctx.repeat(stop, "evaluation pass", evaluator.evaluate_pending, poll))
         try:
             await consumer.run(stop)
         finally:
             await task
     return 0
-
-
-async def _evaluate_loop(
-    ctx: ServiceContext[EvaluateServiceSettings], evaluator: Evaluator, stop: asyncio.Event, poll: float
-) -> None:
-    while not stop.is_set():
-        ctx.heartbeat.beat()
-        try:
-            await evaluator.evaluate_pending()
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:  # retried next pass: nothing is lost, the rows stay pending
-            log.warning("evaluation pass failed: %s", e)
-        await sleep_unless_stopped(stop, poll)

@@ -93,6 +93,8 @@ async def _loop(
                 if once:
                     return 0 if result.symbols_failed == 0 else 1
             wait = clock.real_seconds(next_due_ms(now, s.interval_ms, delay_ms) - clock.now_ms())
+            if not clock.calibrated:  # the exchange may run fast: sample its clock again soon
+                wait = min(wait, 0.5)
         except asyncio.CancelledError:
             raise
         except Exception as e:  # a failed cycle must not kill the loop: it is retried, gaps are backfilled

@@ -29,6 +29,11 @@ class ExchangeClock:
         if l1 - l0 >= 0.5 and s1 > s0:
             self.speed = min(max((s1 - s0) / 1000.0 / (l1 - l0), 0.1), 100_000.0)
 
+    @property
+    def calibrated(self) -> bool:
+        """True once two samples half a second apart have measured the speed."""
+        return len(self._samples) >= 2 and self._samples[-1][0] - self._samples[0][0] >= 0.5
+
     def real_seconds(self, exchange_ms: float) -> float:
         return max(exchange_ms, 0.0) / 1000.0 / self.speed
 

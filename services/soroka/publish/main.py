@@ -5,18 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 from soroka.core.messages import ReportsStream, SignalMessage
 from soroka.core.settings import PublishSettings, load_settings
 from soroka.observability.health import Check, CheckResult
 from soroka.publish.service import Publisher, PublishMetrics
 from soroka.publish.telegram import MessageSink, TelegramSender, build_sink
-from soroka.service.context import ServiceContext, service_context
-from soroka.service.running import consumer_name, run_async, sleep_unless_stopped
-from soroka.streams.consuming import Decoder, StreamConsumer
+from soroka.service.context import service_context
+from soroka.service.running import run_async
 
 log = logging.getLogger("soroka.publish")
 GROUP = "publish"
@@ -54,21 +51,14 @@ async def serve(
         await publisher.recover()
         signals_stream, reports_stream = publisher.streams()
 
-        def consumer(
-            stream: str, decoder: Decoder[Any], handler: Callable[[Any, str], Awaitable[None]]
-        ) -> StreamConsumer[Any]:
-            return StreamConsumer(
-                ctx.redis, stream=stream, group=GROUP, consumer=consumer_name(settings.consumer_name),
-                message_type=decoder, handler=handler, claim_idle_ms=settings.claim_idle_ms,
-                dead_letter_after=settings.dead_letter_after, metrics=ctx.metrics,
-            )  # fmt: skip
-
-        signals = consumer(signals_stream, SignalMessage, publisher.on_signal)
-        reports = consumer(reports_stream, ReportsStream, publisher.on_report)
+        signals = ctx.consumer(signals_stream, GROUP, SignalMessage, publisher.on_signal)
+        reports = ctx.consumer(reports_stream, GROUP, ReportsStream, publisher.on_report)
+        stop_waiter = asyncio.create_task(stop.wait())  # finish the message in hand, then start no other
+        stop_waiter.add_done_callback(lambda _: setattr(publisher, "stopping", True))
         tasks = [
             asyncio.create_task(signals.run(stop)),
             asyncio.create_task(reports.run(stop)),
-            asyncio.create_task(_deliver(ctx, publisher, stop, poll)),
+            asyncio.create_task(ctx.repeat(stop, "delivery pass", publisher.deliver, poll)),
         ]
         try:
             await asyncio.gather(*tasks)
@@ -77,19 +67,3 @@ async def serve(
                 t.cancel()
             await sink.close()
     return 0
-
-
-async def _deliver(
-    ctx: ServiceContext[PublishSettings], publisher: Publisher, stop: asyncio.Event, poll: float
-) -> None:
-    stop_waiter = asyncio.create_task(stop.wait())
-    stop_waiter.add_done_callback(lambda _: setattr(publisher, "stopping", True))
-    while not stop.is_set():
-        ctx.heartbeat.beat()
-        try:
-            await publisher.deliver()
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:  # queued rows stay queued and are retried next pass
-            log.warning("delivery pass failed: %s", e)
-        await sleep_unless_stopped(stop, poll)

@@ -27,9 +27,12 @@ from soroka.observability.logs import configure_logging, log_effective_config
 from soroka.observability.metrics import ServiceMetrics, new_registry
 from soroka.observability.tracing import Tracing
 from soroka.service.reloading import SettingsReloader
+from soroka.service.running import consumer_name, sleep_unless_stopped
 from soroka.storage.pools import create_pool
+from soroka.streams.consuming import Decoder, StreamConsumer
 
 S = TypeVar("S", bound=BaseSettings)
+M = TypeVar("M")
 log = logging.getLogger(__name__)
 
 
@@ -46,6 +49,47 @@ class ServiceContext(Generic[S]):
     heartbeat: Heartbeat = field(default_factory=Heartbeat)
     http_port: int = 0
     on_reload: list[Callable[[S], Awaitable[None] | None]] = field(default_factory=list)
+
+    def consumer(
+        self,
+        stream: str,
+        group: str,
+        decoder: Decoder[M],
+        handler: Callable[[M, str], Awaitable[None]],
+        *,
+        label: str = "",
+    ) -> StreamConsumer[M]:
+        """A consumer of `stream` in `group`, named and tuned by the connection settings, reporting metrics."""
+        conn: ConnectionSettings = self.settings  # type: ignore[assignment]
+        return StreamConsumer(
+            self.redis,
+            stream=stream,
+            group=group,
+            consumer=consumer_name(conn.consumer_name),
+            message_type=decoder,
+            handler=handler,
+            claim_idle_ms=conn.claim_idle_ms,
+            dead_letter_after=conn.dead_letter_after,
+            metrics=self.metrics,
+            label=label,
+            on_poll=self.heartbeat.beat,
+        )
+
+    async def repeat(
+        self, stop: asyncio.Event, what: str, step: Callable[[], Awaitable[object]], every: float
+    ) -> None:
+        """Run `step` every `every` seconds until stopped; a failed step is logged and tried again next time."""
+        while not stop.is_set():
+            self.heartbeat.beat()
+            try:
+                await step()
+            except asyncio.CancelledError:
+                raise
+            except (
+                Exception
+            ) as e:  # the work stays where it is (pending rows, open positions) for the next pass
+                log.warning("%s failed: %s", what, e)
+            await sleep_unless_stopped(stop, every)
 
     async def _apply(self, new: S) -> None:
         self.settings = new

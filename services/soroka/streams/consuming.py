@@ -78,7 +78,9 @@ class StreamConsumer(Generic[M]):
         dead_letter_after: int = 5,
         metrics: ServiceMetrics | None = None,
         label: str = "",
+        on_poll: Callable[[], None] | None = None,
     ) -> None:
+        self.on_poll = on_poll  # e.g. the service's heartbeat: the loop is alive while it polls
         self.client = client
         self.stream = stream
         self.group = group
@@ -121,6 +123,8 @@ class StreamConsumer(Generic[M]):
 
     async def poll_once(self) -> int:
         """Reclaim stale pending entries when due, then read new ones; returns entries handled."""
+        if self.on_poll is not None:
+            self.on_poll()
         handled = 0
         now = time.monotonic()
         if now - self._last_claim >= self.claim_idle_ms / 1000 / 2:

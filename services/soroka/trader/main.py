@@ -9,9 +9,8 @@ from pathlib import Path
 
 from soroka.core.messages import SignalMessage
 from soroka.core.settings import TraderSettings, load_settings
-from soroka.service.context import ServiceContext, service_context
-from soroka.service.running import consumer_name, run_async, sleep_unless_stopped
-from soroka.streams.consuming import StreamConsumer
+from soroka.service.context import service_context
+from soroka.service.running import run_async
 from soroka.streams.producing import StreamProducer
 from soroka.trader.service import PaperTrader, TraderMetrics
 
@@ -41,35 +40,13 @@ async def serve(
         )  # fmt: skip
         await trader.restore()
         ctx.on_reload.append(trader.apply_settings)
-        consumer = StreamConsumer(
-            ctx.redis,
-            stream=settings.trade_queue_name,
-            group=f"paper-trader-{settings.strategy_name}",
-            consumer=consumer_name(settings.consumer_name),
-            message_type=SignalMessage,
-            handler=trader.on_signal,
-            claim_idle_ms=settings.claim_idle_ms,
-            dead_letter_after=settings.dead_letter_after,
-            metrics=ctx.metrics,
-            label="trade_queue",
+        group = f"paper-trader-{settings.strategy_name}"
+        consumer = ctx.consumer(
+            settings.trade_queue_name, group, SignalMessage, trader.on_signal, label="trade_queue"
         )
-        task = asyncio.create_task(_follow(ctx, trader, stop, poll))
+        task = asyncio.create_task(ctx.repeat(stop, "following candles", trader.follow_candles, poll))
         try:
             await consumer.run(stop)
         finally:
             await task
     return 0
-
-
-async def _follow(
-    ctx: ServiceContext[TraderSettings], trader: PaperTrader, stop: asyncio.Event, poll: float
-) -> None:
-    while not stop.is_set():
-        ctx.heartbeat.beat()
-        try:
-            await trader.follow_candles()
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:  # positions stay open and are checked again next pass
-            log.warning("following candles failed: %s", e)
-        await sleep_unless_stopped(stop, poll)

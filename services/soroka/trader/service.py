@@ -30,7 +30,7 @@ def _interval(pos: Position) -> str:
 class TraderMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.signals = Counter(
-            "soroka_trader_signals", "Signals by decision (opened, stale, symbol_busy, no_balance, duplicate).",
+            "soroka_trader_signals", "Signals by decision (opened, stale, symbol_busy, no_balance, duplicate, other_strategy).",
             ["decision"], registry=registry,
         )  # fmt: skip
         self.closed = Counter(
@@ -97,6 +97,9 @@ class PaperTrader:
         with self.tracing.start_span(
             "trader.signal", signal.traceparent, {"soroka.event_id": signal.event_id}
         ):
+            if signal.strategy != self.settings.strategy_name:
+                self.metrics.signals.labels("other_strategy").inc()
+                return  # the trade queue may be shared by several strategies
             decision = self.book.on_signal(signal, self._now())
             self.metrics.signals.labels(decision.action.value).inc()
             if decision.action is Action.STALE:

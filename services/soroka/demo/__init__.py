@@ -1,0 +1,1 @@
+"""`soroka demo` and `soroka up`: the whole platform as supervised local processes."""
