@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-import uvicorn
-
 from soroka.fake_telegram.app import create_app
 from soroka.fake_telegram.state import FakeTelegram, FakeTelegramConfig
+from soroka.simulator.serving import serve_app
 
 TOKEN = "123456:SECRET-token_value"
 
@@ -41,19 +39,5 @@ class RunningFake:
 @asynccontextmanager
 async def serve_fake(config: FakeTelegramConfig) -> AsyncIterator[RunningFake]:
     app = create_app(config)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", access_log=False, lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        yield RunningFake(f"http://127.0.0.1:{port}", app.state.telegram)
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serve_app(app) as url:
+        yield RunningFake(url, app.state.telegram)

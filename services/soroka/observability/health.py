@@ -176,18 +176,29 @@ class _EmbeddedServer(uvicorn.Server):
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.create_server((host, port), family=family)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on accepted sockets whose proto says TCP;
+    # with proto 0 every small response waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
     sock.setblocking(False)
     return sock
 
 
 @asynccontextmanager
-async def serve_http(app: Any, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[int]:
+async def serve_http(
+    app: Any, host: str = "127.0.0.1", port: int = 0, *, lifespan: str = "off"
+) -> AsyncIterator[int]:
     """Serve `app` on host:port as a task of the running loop; yields the bound port (0 picks one)."""
     sock = _bind(host, port)
     bound = int(sock.getsockname()[1])
     config = uvicorn.Config(
-        app, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=5
+        app, log_config=None, access_log=False, lifespan=lifespan, timeout_graceful_shutdown=5
     )
     server = _EmbeddedServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name=f"http:{bound}")
