@@ -10,7 +10,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -192,7 +192,7 @@ def _bind(host: str, port: int) -> socket.socket:
 
 @asynccontextmanager
 async def serve_http(
-    app: Any, host: str = "127.0.0.1", port: int = 0, *, lifespan: str = "off"
+    app: Any, host: str = "127.0.0.1", port: int = 0, *, lifespan: Literal["on", "off"] = "off"
 ) -> AsyncIterator[int]:
     """Serve `app` on host:port as a task of the running loop; yields the bound port (0 picks one)."""
     sock = _bind(host, port)
