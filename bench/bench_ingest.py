@@ -23,7 +23,8 @@ import httpx
 import redis.asyncio as aioredis
 
 from soroka.binance.http import BinanceHttpClient
-from soroka.core.settings import IngestSettings, load_settings
+from soroka.core.configuring import load_settings
+from soroka.core.settings import IngestSettings
 from soroka.ingest.binance_source import BinanceSource
 from soroka.ingest.cycling import IngestCycle
 from soroka.ingest.scheduling import ExchangeClock

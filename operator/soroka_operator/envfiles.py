@@ -5,7 +5,8 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from soroka.core.settings import SERVICE_SETTINGS, load_settings
+from soroka.core.configuring import load_settings
+from soroka.core.settings import SERVICE_SETTINGS
 from soroka_operator.fields import lookup, spec_fields
 
 SERVICES: tuple[str, ...] = ("ingest", "analyze", "publish", "evaluate", "trader")

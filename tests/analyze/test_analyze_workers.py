@@ -14,8 +14,9 @@ from soroka.analyze.main import GROUP
 from soroka.analyze.publishing import SignalPublisher
 from soroka.analyze.service import AnalyzeMetrics, Analyzer
 from soroka.core.candles import CandleArrays
+from soroka.core.configuring import load_settings
 from soroka.core.messages import CandlesMessage, Figures24h, SignalMessage, stream_key
-from soroka.core.settings import AnalyzeSettings, load_settings
+from soroka.core.settings import AnalyzeSettings
 from soroka.observability.metrics import new_registry
 from soroka.observability.tracing import Tracing
 from soroka.storage.migrating import migrate

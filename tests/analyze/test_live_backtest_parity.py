@@ -15,8 +15,9 @@ from test_analyze_workers import run_workers
 from shared_paths import KLINES_DIR
 from soroka.backtest.rolling import figures_at
 from soroka.backtest.running import run_backtest
+from soroka.core.configuring import load_settings
 from soroka.core.messages import CandlesMessage, stream_key
-from soroka.core.settings import AnalyzeSettings, StrategySettings, load_settings
+from soroka.core.settings import AnalyzeSettings, StrategySettings
 from soroka.history.klinefiles import read_kline_file
 from soroka.storage.migrating import migrate
 from soroka.streams.producing import StreamProducer

@@ -10,14 +10,8 @@ import pytest
 
 from soroka.cli import main
 from soroka.commands.config import example, reference
-from soroka.core.settings import (
-    PRODUCT_DEFAULTS,
-    SERVICE_SETTINGS,
-    ConfigError,
-    StrategySettings,
-    load_settings,
-    masked_dump,
-)
+from soroka.core.configuring import load_settings, masked_dump
+from soroka.core.settings import PRODUCT_DEFAULTS, SERVICE_SETTINGS, ConfigError, StrategySettings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -19,8 +19,8 @@ import asyncpg
 import httpx
 import pytest
 
+from soroka.core.configuring import read_env_file
 from soroka.core.messages import HORIZONS_MIN
-from soroka.core.settings import read_env_file
 
 pytestmark = pytest.mark.timeout(240)
 MINUTES = 24

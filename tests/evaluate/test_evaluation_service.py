@@ -9,8 +9,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from soroka.core.candles import Candle
+from soroka.core.configuring import load_settings
 from soroka.core.messages import ReportMessage, SignalMessage, stream_key
-from soroka.core.settings import EvaluateServiceSettings, EventType, load_settings
+from soroka.core.settings import EvaluateServiceSettings, EventType
 from soroka.evaluate.service import EvaluateMetrics, Evaluator
 from soroka.observability.metrics import new_registry
 from soroka.observability.tracing import Tracing

@@ -12,8 +12,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from soroka.binance.http import BinanceHttpClient
+from soroka.core.configuring import load_settings
 from soroka.core.messages import CandlesMessage, stream_key
-from soroka.core.settings import IngestSettings, load_settings
+from soroka.core.settings import IngestSettings
 from soroka.ingest.binance_source import BinanceSource
 from soroka.ingest.cycling import IngestCycle
 from soroka.ingest.scheduling import ExchangeClock

@@ -11,7 +11,8 @@ import pytest
 import yaml
 from crd_validation import REPO, admit, load_crd, openapi
 
-from soroka.core.settings import PRODUCT_DEFAULTS, ConfigError, StrategySettings, load_settings
+from soroka.core.configuring import load_settings
+from soroka.core.settings import PRODUCT_DEFAULTS, ConfigError, StrategySettings
 from soroka_operator import crdgen
 from soroka_operator.envfiles import strategy_env
 from soroka_operator.fields import spec_fields

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from soroka.core.settings import PublishSettings, load_settings
+from soroka.core.configuring import load_settings
+from soroka.core.settings import PublishSettings
 from soroka.observability.logs import JsonLinesHandler, configure_logging, log_context, log_effective_config
 from soroka.observability.tracing import Tracing
 

@@ -17,14 +17,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from soroka.analyze.publishing import SignalPublisher
 from soroka.analyze.service import AnalyzeMetrics, Analyzer
 from soroka.binance.http import BinanceHttpClient
+from soroka.core.configuring import load_settings
 from soroka.core.messages import CandlesMessage, ReportsStream, SignalMessage, stream_key
-from soroka.core.settings import (
-    AnalyzeSettings,
-    EvaluateServiceSettings,
-    IngestSettings,
-    PublishSettings,
-    load_settings,
-)
+from soroka.core.settings import AnalyzeSettings, EvaluateServiceSettings, IngestSettings, PublishSettings
 from soroka.evaluate.service import EvaluateMetrics, Evaluator
 from soroka.fake_telegram.app import create_app as fake_telegram_app
 from soroka.ingest.binance_source import BinanceSource

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from prometheus_client import CollectorRegistry
 
-from soroka.core.settings import AnalyzeSettings, load_settings
+from soroka.core.configuring import load_settings
+from soroka.core.settings import AnalyzeSettings
 from soroka.observability.health import Heartbeat
 from soroka.observability.metrics import ServiceMetrics, new_registry
 

@@ -27,6 +27,7 @@ from pipeline_rig import (
 
 from soroka.analyze import main as analyze_main
 from soroka.core.candles import Candle
+from soroka.core.configuring import load_settings
 from soroka.core.messages import ReportMessage, SignalMessage, stream_key
 from soroka.core.settings import (
     AnalyzeSettings,
@@ -35,7 +36,6 @@ from soroka.core.settings import (
     IngestSettings,
     PublishSettings,
     TraderSettings,
-    load_settings,
 )
 from soroka.evaluate import main as evaluate_main
 from soroka.fake_telegram.app import create_app as fake_telegram_app

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from soroka.core.settings import SERVICE_SETTINGS, ConfigError, read_env_file
+from soroka.core.configuring import read_env_file
+from soroka.core.settings import SERVICE_SETTINGS, ConfigError
 from soroka_operator.envfiles import TOKEN_DIR, TOKEN_FILE
 from soroka_operator.fields import OPERATOR_OWNED, SpecField, spec_fields
 from soroka_operator.rendering import Owner, deployment, render

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from soroka.core.settings import AnalyzeSettings, load_settings
+from soroka.core.configuring import load_settings
+from soroka.core.settings import AnalyzeSettings
 from soroka.observability.metrics import ServiceMetrics, new_registry
 from soroka.service.reloading import SettingsReloader
 

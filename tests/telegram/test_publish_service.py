@@ -12,8 +12,9 @@ import pytest
 import redis.asyncio as aioredis
 from telegram_fakes import TOKEN, FakeClock, RunningFake
 
+from soroka.core.configuring import load_settings
 from soroka.core.messages import ReportMessage, ReportsStream, SignalMessage, stream_key
-from soroka.core.settings import EventType, PublishSettings, load_settings
+from soroka.core.settings import EventType, PublishSettings
 from soroka.observability.metrics import new_registry
 from soroka.observability.tracing import Tracing
 from soroka.publish.main import GROUP

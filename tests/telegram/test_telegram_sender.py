@@ -15,7 +15,8 @@ import httpx
 import pytest
 from telegram_fakes import TOKEN, FakeClock, RunningFake
 
-from soroka.core.settings import ConfigError, PublishSettings, load_settings
+from soroka.core.configuring import load_settings
+from soroka.core.settings import ConfigError, PublishSettings
 from soroka.fake_telegram.entities import parse_html
 from soroka.publish.formatting import visible_length
 from soroka.publish.ratelimiting import RateLimiter, Window

@@ -9,8 +9,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from soroka.core.candles import Candle
+from soroka.core.configuring import load_settings
 from soroka.core.messages import ReportsStream, SignalMessage, TradeMessage, stream_key
-from soroka.core.settings import EventType, TraderSettings, load_settings
+from soroka.core.settings import EventType, TraderSettings
 from soroka.observability.metrics import new_registry
 from soroka.observability.tracing import Tracing
 from soroka.storage import market

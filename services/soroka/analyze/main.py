@@ -9,8 +9,9 @@ from pathlib import Path
 
 from soroka.analyze.publishing import SignalPublisher
 from soroka.analyze.service import AnalyzeMetrics, Analyzer
+from soroka.core.configuring import load_settings
 from soroka.core.messages import CandlesMessage, stream_key
-from soroka.core.settings import AnalyzeSettings, load_settings
+from soroka.core.settings import AnalyzeSettings
 from soroka.observability.health import Check, CheckResult
 from soroka.service.context import service_context
 from soroka.service.running import run_async

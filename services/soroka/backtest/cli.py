@@ -17,7 +17,8 @@ from soroka.backtest.records import BacktestRecord
 from soroka.backtest.running import Progress as ProgressCallback
 from soroka.backtest.running import run_backtest
 from soroka.backtest.summary import print_summary
-from soroka.core.settings import ConfigError, StrategySettings, env_key, load_settings
+from soroka.core.configuring import load_settings
+from soroka.core.settings import ConfigError, StrategySettings, env_key
 from soroka.history.klinefiles import KlineFileError
 
 

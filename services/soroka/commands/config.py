@@ -6,16 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from soroka.core.settings import (
-    SERVICE_SETTINGS,
-    StrategySettings,
-    allowed,
-    env_key,
-    field_group,
-    is_hot,
-    load_settings,
-    masked_dump,
-)
+from soroka.core.configuring import allowed, load_settings, masked_dump
+from soroka.core.settings import SERVICE_SETTINGS, StrategySettings, env_key, field_group, is_hot
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,7 +7,8 @@ import asyncio
 import os
 from pathlib import Path
 
-from soroka.core.settings import ConnectionSettings, read_env_file
+from soroka.core.configuring import read_env_file
+from soroka.core.settings import ConnectionSettings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

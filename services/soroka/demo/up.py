@@ -19,7 +19,8 @@ from pathlib import Path
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from rich.console import Console
 
-from soroka.core.settings import ConnectionSettings, load_settings
+from soroka.core.configuring import load_settings
+from soroka.core.settings import ConnectionSettings
 from soroka.demo.cli import Layout, child_environment, missing_commands
 from soroka.demo.envfiles import SERVICES
 from soroka.demo.probing import Probe, Snapshot

@@ -7,8 +7,9 @@ import asyncio
 import logging
 from pathlib import Path
 
+from soroka.core.configuring import load_settings
 from soroka.core.messages import SignalMessage, stream_key
-from soroka.core.settings import EvaluateServiceSettings, load_settings
+from soroka.core.settings import EvaluateServiceSettings
 from soroka.evaluate.service import EvaluateMetrics, Evaluator
 from soroka.service.context import service_context
 from soroka.service.running import run_async

@@ -8,7 +8,8 @@ import logging
 import time
 from pathlib import Path
 
-from soroka.core.settings import IngestSettings, load_settings
+from soroka.core.configuring import load_settings
+from soroka.core.settings import IngestSettings
 from soroka.ingest.binance_source import BinanceSource
 from soroka.ingest.cycling import IngestCycle
 from soroka.ingest.metrics import IngestMetrics

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from opentelemetry import trace
 from pydantic import BaseModel
 
-from soroka.core.settings import masked_dump
+from soroka.core.configuring import masked_dump
 
 _CONTEXT: ContextVar[Mapping[str, Any]] = ContextVar("soroka_log_context", default=MappingProxyType({}))
 

@@ -21,7 +21,8 @@ from prometheus_client import (
 )
 from pydantic import BaseModel
 
-from soroka.core.settings import is_hot, masked_dump
+from soroka.core.configuring import masked_dump
+from soroka.core.settings import is_hot
 
 
 class ReloadOutcome(enum.StrEnum):

@@ -7,8 +7,9 @@ import asyncio
 import logging
 from pathlib import Path
 
+from soroka.core.configuring import load_settings
 from soroka.core.messages import ReportsStream, SignalMessage
-from soroka.core.settings import PublishSettings, load_settings
+from soroka.core.settings import PublishSettings
 from soroka.observability.health import Check, CheckResult
 from soroka.publish.service import Publisher, PublishMetrics
 from soroka.publish.telegram import MessageSink, TelegramSender, build_sink

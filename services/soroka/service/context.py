@@ -14,7 +14,8 @@ import asyncpg
 import redis.asyncio as aioredis
 from pydantic_settings import BaseSettings
 
-from soroka.core.settings import ConnectionSettings, masked_dump
+from soroka.core.configuring import masked_dump
+from soroka.core.settings import ConnectionSettings
 from soroka.observability.health import (
     Check,
     Heartbeat,

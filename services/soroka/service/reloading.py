@@ -19,14 +19,8 @@ from typing import Generic, TypeVar
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
-from soroka.core.settings import (
-    ConfigError,
-    env_key,
-    format_validation_error,
-    is_hot,
-    load_settings,
-    masked_dump,
-)
+from soroka.core.configuring import format_validation_error, load_settings, masked_dump
+from soroka.core.settings import ConfigError, env_key, is_hot
 from soroka.observability.metrics import ReloadOutcome, ServiceMetrics
 
 S = TypeVar("S", bound=BaseSettings)

@@ -7,8 +7,9 @@ import asyncio
 import logging
 from pathlib import Path
 
+from soroka.core.configuring import load_settings
 from soroka.core.messages import SignalMessage
-from soroka.core.settings import TraderSettings, load_settings
+from soroka.core.settings import TraderSettings
 from soroka.service.context import service_context
 from soroka.service.running import run_async
 from soroka.streams.producing import StreamProducer
