@@ -91,3 +91,16 @@ def database_url(postgres_server_url: str) -> Iterator[str]:
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     yield u._replace(path=f"/{name}").geturl()
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[object]:
+    """A connection pool on a fresh, migrated database."""
+    import asyncpg
+
+    from soroka.storage.migrating import migrate
+
+    await migrate(database_url)
+    p = await asyncpg.create_pool(database_url, min_size=1, max_size=8)
+    yield p
+    await p.close()

@@ -7,7 +7,6 @@ import json
 
 import asyncpg
 import numpy as np
-import pytest
 import redis.asyncio as aioredis
 
 from soroka.analyze.main import GROUP
@@ -19,7 +18,6 @@ from soroka.core.messages import CandlesMessage, Figures24h, SignalMessage, stre
 from soroka.core.settings import AnalyzeSettings
 from soroka.observability.metrics import new_registry
 from soroka.observability.tracing import Tracing
-from soroka.storage.migrating import migrate
 from soroka.streams.consuming import StreamConsumer
 from soroka.streams.producing import StreamProducer
 
@@ -130,14 +128,6 @@ async def run_workers(
         await asyncio.sleep(0.05)
     stop.set()
     await asyncio.gather(*tasks.values())
-
-
-@pytest.fixture
-async def pool(database_url: str) -> asyncpg.Pool:
-    await migrate(database_url)
-    p = await asyncpg.create_pool(database_url, min_size=1, max_size=8)
-    yield p
-    await p.close()
 
 
 async def test_a_planted_breakout_becomes_one_stored_event_and_one_signal_on_both_streams(

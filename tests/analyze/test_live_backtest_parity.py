@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import numpy as np
-import pytest
 import redis.asyncio as aioredis
 from test_analyze_workers import run_workers
 
@@ -19,19 +17,10 @@ from soroka.core.configuring import load_settings
 from soroka.core.messages import CandlesMessage, stream_key
 from soroka.core.settings import AnalyzeSettings, StrategySettings
 from soroka.history.klinefiles import read_kline_file
-from soroka.storage.migrating import migrate
 from soroka.streams.producing import StreamProducer
 
 DAYS = 2
 WINDOW = 240
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    await migrate(database_url)
-    p = await asyncpg.create_pool(database_url, min_size=1, max_size=8)
-    yield p
-    await p.close()
 
 
 async def test_live_analyzers_store_exactly_the_backtests_events(

@@ -6,10 +6,7 @@ the trace context travels only inside the stream messages (W3C traceparent), rea
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import asyncpg
-import pytest
 import redis.asyncio as aioredis
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -33,21 +30,12 @@ from soroka.simulator.app import create_app as simulator_app
 from soroka.simulator.clock import ManualClock
 from soroka.simulator.market import SyntheticMarket
 from soroka.simulator.serving import serve_app
-from soroka.storage.migrating import migrate
 from soroka.streams.consuming import StreamConsumer
 from soroka.streams.producing import StreamProducer
 
 MINUTE = 60_000
 START = 1_760_000_000_000 - 1_760_000_000_000 % MINUTE
 TOKEN = "123456:SECRET-token_value"
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    await migrate(database_url)
-    p = await asyncpg.create_pool(database_url, min_size=1, max_size=8)
-    yield p
-    await p.close()
 
 
 async def drain(consumer: StreamConsumer[object]) -> None:

@@ -7,10 +7,7 @@ documented table, which in turn must match what the services register (scripts/m
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import asyncpg
-import pytest
 import redis.asyncio as aioredis
 from metric_catalog import OPERATIONS_MD, catalog, documented_metrics, documented_table, render_table
 from pipeline_rig import (
@@ -47,18 +44,9 @@ from soroka.simulator.market import SyntheticMarket
 from soroka.simulator.serving import serve_app
 from soroka.storage import market
 from soroka.storage.events import store_event
-from soroka.storage.migrating import migrate
 from soroka.trader import main as trader_main
 
 TOKEN = "123456:SECRET-token_value"
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    await migrate(database_url)
-    p = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
-    yield p
-    await p.close()
 
 
 def connection(strategy: str, redis_url: str, database_url: str, port: int) -> dict[str, object]:

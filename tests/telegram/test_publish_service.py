@@ -8,7 +8,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import asyncpg
 import httpx
-import pytest
 import redis.asyncio as aioredis
 from telegram_fakes import TOKEN, FakeClock, RunningFake
 
@@ -20,7 +19,6 @@ from soroka.observability.tracing import Tracing
 from soroka.publish.main import GROUP
 from soroka.publish.service import Publisher, PublishMetrics
 from soroka.publish.telegram import TelegramSender
-from soroka.storage.migrating import migrate
 from soroka.streams.consuming import StreamConsumer
 from soroka.streams.producing import StreamProducer
 
@@ -28,14 +26,6 @@ Start = Callable[..., AbstractAsyncContextManager[RunningFake]]
 CHAT = "-100777"
 MINUTE = 60_000
 T0 = 1_767_225_600_000  # the fake clock's start, 2026-01-01 00:00 UTC
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    await migrate(database_url)
-    p = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
-    yield p
-    await p.close()
 
 
 def signal(strategy: str, i: int, minute: int = 0) -> SignalMessage:

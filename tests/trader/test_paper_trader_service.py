@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
@@ -15,20 +13,11 @@ from soroka.core.settings import EventType, TraderSettings
 from soroka.observability.metrics import new_registry
 from soroka.observability.tracing import Tracing
 from soroka.storage import market
-from soroka.storage.migrating import migrate
 from soroka.streams.producing import StreamProducer
 from soroka.trader.service import PaperTrader, TraderMetrics
 
 MINUTE = 60_000
 T0 = 1_758_000_000_000 - 1_758_000_000_000 % MINUTE
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    await migrate(database_url)
-    p = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
-    yield p
-    await p.close()
 
 
 def signal(strategy: str, symbol: str = "AUSDT", type_: EventType = EventType.BOS_UP) -> SignalMessage:
