@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install demo test pytest lint format typecheck bench all clean
+.PHONY: install demo test pytest lint format typecheck bench all clean generate
 
 all: lint typecheck test
 
@@ -39,6 +39,14 @@ test: lint typecheck k8s-check pytest
 
 bench: install
 	$(PY) bench/run.py
+
+# Files generated from the settings models and the metric registries (tests fail when they are stale).
+generate: install
+	$(PY) -m soroka_operator.crdgen
+	for s in ingest analyze evaluate publish trader; do $(PY) -m soroka config example $$s > config/$$s.env; done
+	$(PY) scripts/readme_config.py
+	$(PY) scripts/metrics_table.py
+	$(PY) scripts/grafana_dashboard.py
 
 clean:
 	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache

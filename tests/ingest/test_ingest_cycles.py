@@ -143,3 +143,18 @@ async def test_injected_errors_are_survived_and_the_missed_minute_is_backfilled(
     assert result.candles_stored == 150 * 2 and result.symbols_failed == 0
     published = Counter((m.symbol, m.last_open_time) for m in await rig.messages())
     assert set(published.values()) == {1} and len(published) == 150 * 3
+
+
+async def test_history_older_than_the_retention_is_pruned(rig: Rig) -> None:
+    rig.settings = rig.settings.model_copy(update={"retention_days": 1})
+    cycle = rig.cycle()
+    old = (rig.clock.now_ms() // MINUTE) * MINUTE - 3 * 86_400_000
+    await rig.pool.execute(
+        "INSERT INTO candles (symbol, interval, open_time, open, high, low, close, volume, quote_volume, trades) "
+        "VALUES ('OLDUSDT', '1m', $1, 1, 1, 1, 1, 1, 1, 1)",
+        old,
+    )
+    rig.clock.advance(MINUTE)
+    await cycle.run(rig.clock.now_ms())
+    assert await rig.pool.fetchval("SELECT count(*) FROM candles WHERE symbol = 'OLDUSDT'") == 0
+    assert await rig.pool.fetchval("SELECT count(*) FROM candles") > 0

@@ -161,6 +161,13 @@ class UniverseSettings(BaseModel):
     quote_asset: str = _f(
         "universe", "USDT", "Quote asset of the scanned pairs.", hot=False, pattern=r"^[A-Z0-9]{2,10}$"
     )
+    retention_days: int = _f(
+        "universe",
+        0,
+        "Days of candles and ticker snapshots kept in Postgres (0 keeps everything).",
+        ge=0,
+        le=36_500,
+    )
     universe_refresh_minutes: int = _f(
         "universe", 60, "Minutes between universe refreshes (exchangeInfo).", hot=False, ge=1, le=1440
     )

@@ -56,6 +56,7 @@ class IngestState:
 
     universe: Universe | None = None
     universe_at: float = 0.0
+    pruned_at: float | None = None
     windows: dict[str, deque[Candle]] = field(default_factory=dict)
     cursors: dict[str, int] = field(default_factory=dict)
     last_stored: dict[str, int] = field(default_factory=dict)
@@ -153,8 +154,19 @@ class IngestCycle:
                 self.state.last_stored[sym] = cs[-1].open_time
                 window.extend(extended[sym][len(window) :])
         result.messages_published = await self._publish(universe, by_symbol, ranks, extended)
+        await self._prune(target, started)
         result.duration_s = self.clock() - started
         return result
+
+    async def _prune(self, target: int, now: float) -> None:
+        """Retention: once an hour, drop history older than RETENTION_DAYS (exchange time)."""
+        days = self.settings.retention_days
+        if days <= 0 or (self.state.pruned_at is not None and now - self.state.pruned_at < 3600):
+            return
+        self.state.pruned_at = now
+        removed = await market.prune_history(self.pool, target - days * 86_400_000)
+        if removed:
+            log.info("retention: %d rows older than %d days removed", removed, days)
 
     async def _fetch_all(
         self, symbols: Sequence[str], target: int, now: int, result: CycleResult
