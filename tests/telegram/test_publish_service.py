@@ -237,7 +237,9 @@ async def test_the_periodic_summary_posts_hit_rates_per_horizon_from_final_evalu
                 f'{{"1": {pnl1}, "15": null}}',
             )
     async with start_fake(clock=fake_clock) as fake, publisher(fake, fake_clock, pool, strategy) as p:
+        await p.on_signal(signal(strategy, 9, minute=-10), "1-0")  # 10 minutes old: not posted, listed
         assert await p.post_summary() == 1
         (post,) = fake.state.messages(CHAT)
+    assert "Skipped 1 stale signal" in post["text"] and "S9USDT" in post["text"]
     one_minute = next(line for line in post["text"].splitlines() if line.startswith(" 1m"))
     assert one_minute.split() == ["1m", "3", "67", "+0.83"]  # 2 of 3 positive, mean (1 - 0.5 + 2) / 3

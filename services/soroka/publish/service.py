@@ -19,7 +19,14 @@ from soroka.core.messages import ReportMessage, SignalMessage, TradeMessage, str
 from soroka.core.settings import PublishSettings
 from soroka.observability.tracing import Tracing
 from soroka.publish.digests import plan_messages
-from soroka.publish.formatting import Outcome, format_report, format_signal, format_summary, summarize
+from soroka.publish.formatting import (
+    Outcome,
+    format_report,
+    format_signal,
+    format_stale,
+    format_summary,
+    summarize,
+)
 from soroka.publish.telegram import (
     ConsoleSink,
     DeliveryStats,
@@ -230,8 +237,13 @@ class Publisher:
         outcomes = [Outcome(conf, ot, {int(h): v for h, v in pnl.items()}) for conf, ot, pnl in rows]
         if not outcomes:
             return 0
+        text = format_summary(summarize(self.strategy, outcomes, now))
+        stale = await outbox.stale_since(self.pool, self.strategy, now - 86_400_000)
+        if stale:
+            oldest = max(age for _, age in stale)
+            text += "\n" + format_stale([sym for sym, _ in stale], oldest, self.settings.max_signal_age)
         try:
-            await self.sink.send(self.chat, format_summary(summarize(self.strategy, outcomes, now)))
+            await self.sink.send(self.chat, text)
         except (PermanentDeliveryError, TemporaryDeliveryError) as e:
             self.metrics.deliveries.labels("summary", "failed").inc()
             log.warning("summary not posted: %s", e.reason)

@@ -133,3 +133,15 @@ async def settle_in_flight(pool: asyncpg.Pool, strategy: str) -> int:
             strategy,
         )
     return int(status.split()[-1])
+
+
+async def stale_since(pool: asyncpg.Pool, strategy: str, since_ms: int) -> list[tuple[str, float]]:
+    """(symbol, age in seconds when it arrived) of the signals not posted for being too old."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            """SELECT payload->>'symbol' AS symbol, reason FROM deliveries
+               WHERE strategy = $1 AND kind = 'signal' AND status = 'stale' AND open_time >= $2 ORDER BY open_time""",
+            strategy,
+            since_ms,
+        )
+    return [(r["symbol"], float((r["reason"] or "0s").split("s")[0] or 0)) for r in rows]
