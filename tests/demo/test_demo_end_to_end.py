@@ -23,7 +23,7 @@ from soroka.core.configuring import read_env_file
 from soroka.core.messages import HORIZONS_MIN
 
 pytestmark = pytest.mark.timeout(240)
-MINUTES = 24
+MINUTES = 28  # breakouts from minute ~5 need 15 more minutes for their report, then the reply
 KILL_AT_MINUTE = 6
 
 
