@@ -121,3 +121,19 @@ async def test_per_horizon_reports_when_configured(
     got = await reports(redis_client, strategy)
     assert [len(r.pnl) for r in got] == [1, 2, 3, 4, 5, 6]
     assert [r.final for r in got] == [False] * 5 + [True]
+
+
+async def test_a_signal_whose_symbol_goes_silent_is_closed_with_unavailable_horizons(
+    pool: asyncpg.Pool, redis_client: aioredis.Redis, strategy: str
+) -> None:
+    sig = await signal_for(pool, strategy)
+    ev = evaluator(strategy, pool, redis_client)
+    await ev.on_signal(sig, "1-0")
+    await market.store_candles(pool, "1m", [("XUSDT", candle(m, 100 + m)) for m in range(0, 3)])
+    # XUSDT is delisted after minute 2; the market goes on (the ingest publishes other symbols' minutes).
+    await market.advance_publish_cursors(pool, strategy, "1m", {"YUSDT": T0 + 74 * MINUTE})
+    assert await ev.evaluate_pending() == 0
+    await market.advance_publish_cursors(pool, strategy, "1m", {"YUSDT": T0 + 75 * MINUTE})
+    assert await ev.evaluate_pending() == 1
+    (report,) = await reports(redis_client, strategy)
+    assert report.pnl == {"1": 1.0, "2": 2.0, "3": None, "5": None, "10": None, "15": None}

@@ -26,6 +26,7 @@ from soroka.streams.producing import StreamProducer
 
 log = logging.getLogger("soroka.evaluate")
 MINUTE_MS = 60_000
+ABANDON_AFTER_MIN = 60  # data-time minutes after the last horizon before a silent symbol's signal is closed
 
 
 class EvaluateMetrics:
@@ -91,31 +92,42 @@ class Evaluator:
             self._traces[signal.event_id] = self.tracing.current_traceparent() or signal.traceparent
 
     async def evaluate_pending(self) -> int:
-        """One pass over the signals still being evaluated; returns how many became final."""
+        """One pass over the signals still being evaluated; returns how many became final.
+
+        The data's clock is the newest published candle. A signal whose symbol stopped receiving candles
+        (delisted, dropped from the universe) is closed once the data's clock is ABANDON_AFTER_MIN past
+        its last horizon, with the missing horizons unavailable.
+        """
         s = self.settings
         todo = await performance.pending(self.pool, s.strategy_name)
         self.metrics.pending.set(len(todo))
+        if not todo:
+            return 0
+        lasts = await market.last_open_times(self.pool, s.interval, sorted({p.symbol for p in todo}))
+        data_now = max([*lasts.values(), await market.data_clock(self.pool, s.interval) or 0])
         finished = 0
         for p in todo:
+            last = lasts.get(p.symbol)
+            if data_now >= p.open_time + (EXCURSION_MINUTES + ABANDON_AFTER_MIN) * MINUTE_MS:
+                last = max(last or 0, p.open_time + EXCURSION_MINUTES * MINUTE_MS)
+            if last is None or last <= p.open_time:
+                continue
             with log_context(symbol=p.symbol, event_id=p.event_id):
-                finished += await self._evaluate_one(p)
+                finished += await self._evaluate_one(p, last)
         return finished
 
-    async def _evaluate_one(self, p: PendingEvaluation) -> int:
+    async def _evaluate_one(self, p: PendingEvaluation, last: int) -> int:
         s = self.settings
-        last = (await market.last_open_times(self.pool, s.interval, [p.symbol])).get(p.symbol)
-        if last is None or last <= p.open_time:
-            return 0
+        decided = [h for h in HORIZONS_MIN if last >= p.open_time + h * MINUTE_MS]
+        final = len(decided) == len(HORIZONS_MIN)
+        if len(decided) == p.known and not final:
+            return 0  # nothing new since the last pass: no query
         after = await market.candles_between(
             self.pool, p.symbol, s.interval, p.open_time + 1, p.open_time + EXCURSION_MINUTES * MINUTE_MS
         )
         perf = evaluate(EventType(p.type), p.open_time, p.entry, CandleArrays.from_candles(after), s.fee_pct)
-        decided = [h for h in HORIZONS_MIN if last >= p.open_time + h * MINUTE_MS]
         pnl = {str(h): perf.pnl[h] for h in decided}
         net = {str(h): perf.pnl_net[h] for h in decided}
-        final = len(decided) == len(HORIZONS_MIN)
-        if len(decided) == p.known and not final:
-            return 0
         mfe, mae = (perf.mfe, perf.mae) if final else (None, None)
         report = ReportMessage(
             event_id=p.event_id, strategy=p.strategy, symbol=p.symbol, type=EventType(p.type), open_time=p.open_time,

@@ -185,3 +185,12 @@ async def advance_publish_cursors(
                SET last_open_time = GREATEST(publish_cursors.last_open_time, EXCLUDED.last_open_time)""",
             [(strategy, s, interval, t) for s, t in cursors.items()],
         )
+
+
+async def data_clock(pool: asyncpg.Pool, interval: str) -> int | None:
+    """The newest candle open time published by any ingest: the market's clock as the data sees it."""
+    async with pool.acquire() as conn:
+        value = await conn.fetchval(
+            "SELECT max(last_open_time) FROM publish_cursors WHERE interval = $1", interval
+        )
+    return None if value is None else int(value)
