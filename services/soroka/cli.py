@@ -55,6 +55,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as e:
+        line = _unavailable(e)
+        if line is None:
+            raise
+        print(f"soroka {name}: {line}", file=sys.stderr)
+        return 1
+
+
+def _unavailable(e: Exception) -> str | None:
+    """One line for the start-up failures a user fixes outside the code (a store down, a schema behind)."""
+    from asyncpg import InvalidCatalogNameError, InvalidPasswordError
+
+    from soroka.storage.pools import SchemaNotReady
+
+    if isinstance(e, SchemaNotReady | InvalidCatalogNameError | InvalidPasswordError):
+        return str(e)
+    if isinstance(e, ConnectionError | TimeoutError):
+        return f"cannot connect ({type(e).__name__}: {e}); is Redis/Postgres running and the URL right?"
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    if isinstance(e, RedisConnectionError):
+        return f"cannot reach Redis: {e}"
+    return None
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -103,3 +104,16 @@ def test_an_empty_token_file_line_means_no_token_file(tmp_path: Path) -> None:
     env.write_text("TELEGRAM_TOKEN_FILE=\nTELEGRAM_BOT_TOKEN=\n")
     s = load_settings(SERVICE_SETTINGS["publish"], env, environ={})
     assert s.telegram_token_file is None and s.bot_token() is None  # type: ignore[attr-defined]
+
+
+def test_a_service_on_an_unmigrated_database_says_to_migrate_in_one_line(
+    database_url: str, redis_url: str
+) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "HTTP_PORT": "0"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "soroka", "evaluate"], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "soroka evaluate: database schema is behind (0001_initial pending): run `soroka db migrate`"
+    )
