@@ -1,0 +1,1 @@
+"""Soroka: market-structure signals for Binance spot (ingest, analyze, evaluate, publish, trade)."""

@@ -1,0 +1,1 @@
+"""Small `soroka` sub-commands that belong to no service (config, db)."""
