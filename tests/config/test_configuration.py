@@ -117,3 +117,25 @@ def test_a_service_on_an_unmigrated_database_says_to_migrate_in_one_line(
     assert proc.stderr.strip().splitlines()[-1] == (
         "soroka evaluate: database schema is behind (0001_initial pending): run `soroka db migrate`"
     )
+
+
+def test_db_migrate_creates_a_missing_database_then_applies_the_schema(postgres_server_url: str) -> None:
+    from urllib.parse import urlparse
+
+    name = f"soroka_new_{os.getpid()}"
+    url = urlparse(postgres_server_url)._replace(path=f"/{name}").geturl()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "soroka", "db", "migrate", "--database-url", url],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.splitlines() == [
+            f"created database {name}",
+            "schema up to date: 1 applied now, 1 in total",
+        ]
+    finally:
+        admin = urlparse(postgres_server_url)._replace(path="/postgres").geturl()
+        subprocess.run(
+            ["psql", admin, "-qc", f'DROP DATABASE IF EXISTS "{name}"'], capture_output=True, check=False
+        )

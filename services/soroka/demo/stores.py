@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 import asyncpg
 
-from soroka.storage.migrating import migrate
+from soroka.storage.migrating import MigrationError, ensure_database, migrate
 
 log = logging.getLogger("soroka.demo")
 _DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -50,25 +50,19 @@ def open_stores(stack: ExitStack, data_dir: Path, database: str, environ: Mappin
         log.info("DATABASE_URL is not set: starting an embedded PostgreSQL under %s", data_dir / "postgres")
         database_url = stack.enter_context(EmbeddedPostgres(data_dir / "postgres", database=database)).url
     else:
-        database_url = asyncio.run(ensure_database(server_url, database))
+        database_url = asyncio.run(database_on(server_url, database))
     applied = asyncio.run(migrate(database_url))
     log.info("database %s ready (%d migrations applied now)", database, len(applied))
     return Stores(redis_url, database_url, embedded_redis, embedded_postgres)
 
 
-async def ensure_database(server_url: str, name: str) -> str:
+async def database_on(server_url: str, name: str) -> str:
     """Create database `name` on the server `server_url` points at, unless it exists; return its URL."""
-    if not _DB_NAME.match(name):
-        raise StoreError(f"database name {name!r} must match {_DB_NAME.pattern}")
+    url = urlparse(server_url)._replace(path=f"/{name}").geturl()
     try:
-        conn = await asyncpg.connect(server_url, timeout=10)
+        await ensure_database(url)
+    except MigrationError as e:
+        raise StoreError(str(e)) from e
     except (OSError, asyncpg.PostgresError, TimeoutError) as e:
         raise StoreError(f"cannot connect to DATABASE_URL: {e}; unset it to use an embedded server") from e
-    try:
-        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await conn.execute(f'CREATE DATABASE "{name}"')
-    except asyncpg.DuplicateDatabaseError:
-        pass  # created meanwhile by another demo
-    finally:
-        await conn.close()
-    return urlparse(server_url)._replace(path=f"/{name}").geturl()
+    return url

@@ -141,6 +141,9 @@ def configure_logging(
     handler.addFilter(RepeatFilter(repeat_interval, clock))
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # The embedded HTTP server's own start/stop chatter adds nothing to the service's log.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
 
 
 def log_effective_config(logger: logging.Logger, settings: BaseModel) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from importlib import resources
+from urllib.parse import urlparse
 
 import asyncpg
 
@@ -46,6 +48,31 @@ async def applied_migrations(conn: asyncpg.Connection) -> dict[int, str]:
     )
     rows = await conn.fetch("SELECT version, checksum FROM schema_migrations")
     return {int(r["version"]): str(r["checksum"]) for r in rows}
+
+
+_DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,62}$")
+
+
+async def ensure_database(dsn: str) -> bool:
+    """Create the database `dsn` names (via the server's `postgres` database) unless it exists.
+
+    Returns True if it was created.
+    """
+    url = urlparse(dsn)
+    name = url.path.lstrip("/")
+    if not _DB_NAME.match(name):
+        raise MigrationError(f"database name {name!r} must match {_DB_NAME.pattern}")
+    conn = await asyncpg.connect(url._replace(path="/postgres").geturl(), timeout=10)
+    try:
+        if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            return False
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        log.info("created database %s", name)
+        return True
+    except asyncpg.DuplicateDatabaseError:
+        return False  # created meanwhile by another process
+    finally:
+        await conn.close()
 
 
 async def migrate(dsn: str) -> list[Migration]:
