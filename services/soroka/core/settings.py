@@ -146,6 +146,7 @@ class OutputSettings(SignalAgeSettings):
         "outputs",
         "trade_bot_queue",
         "Redis stream key of the trade queue read by trading bots.",
+        hot=False,  # the trader's consumer group is bound to it: both ends change together at a restart
         min_length=1,
         max_length=200,
         pattern=r"^[A-Za-z0-9_:.\-]+$",
