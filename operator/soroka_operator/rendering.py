@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from soroka.core.settings import SERVICE_SETTINGS, is_hot
 from soroka_operator.crdparts import DEFAULT_IMAGE
 from soroka_operator.envfiles import (
     CONFIG_DIR,
@@ -95,6 +97,19 @@ def replicas(service: str, spec: dict[str, Any]) -> int:
     return 1
 
 
+RESTART_ANNOTATION = "soroka.io/restart-config"
+
+
+def restart_digest(service: str, name: str, spec: dict[str, Any]) -> str:
+    """A digest of the service's values that take effect only at a restart."""
+    cls = SERVICE_SETTINGS[service]
+    env = service_env(service, name, spec)
+    cold = sorted(
+        (k, v) for k, v in env.items() if k.lower() in cls.model_fields and not is_hot(cls, k.lower())
+    )
+    return hashlib.sha256(repr(cold).encode()).hexdigest()[:16]
+
+
 def config_map(owner: Owner, service: str, spec: dict[str, Any]) -> dict[str, Any]:
     env = service_env(service, owner.name, spec)
     return {
@@ -181,6 +196,9 @@ def deployment(owner: Owner, service: str, spec: dict[str, Any]) -> dict[str, An
                 "metadata": {
                     "labels": pod_labels,
                     "annotations": {
+                        # Keys a service reads only at start (INTERVAL, CANDLE_WINDOW, URLs...) roll the pods
+                        # when they change; hot keys only rewrite the mounted file.
+                        RESTART_ANNOTATION: restart_digest(service, owner.name, spec),
                         "prometheus.io/scrape": "true",
                         "prometheus.io/port": str(HTTP_PORT),
                         "prometheus.io/path": "/metrics",

@@ -188,6 +188,15 @@ def test_strategy_values_do_not_change_pod_templates_but_image_and_resources_do(
     )
 
 
+def test_keys_read_only_at_start_roll_the_pods_of_the_services_that_read_them() -> None:
+    base = {"detector": {"candleWindow": 240}}
+    wider = {"detector": {"candleWindow": 480}}  # CANDLE_WINDOW is not hot-reloadable
+    for service, rolls in (("ingest", True), ("analyze", True), ("evaluate", True), ("publish", False)):
+        before = deployment(OWNER, service, base)["spec"]["template"]
+        after = deployment(OWNER, service, wider)["spec"]["template"]
+        assert (before != after) is rolls, service
+
+
 def test_an_invalid_strategy_is_rejected_naming_the_key() -> None:
     with pytest.raises(ConfigError, match="CONFIDENCE_MIN"):
         render(OWNER, {"filter": {"confidenceMin": 0.9, "confidenceMax": 0.5}})
