@@ -16,6 +16,7 @@ from soroka.core.settings import ConfigError
 COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("soroka.commands.config", "show the effective configuration of a service"),
     "db": ("soroka.commands.db", "database schema: migrate, status"),
+    "events": ("soroka.commands.events", "the latest events with every filter's verdict"),
     "simulate": ("soroka.simulator.cli", "run the Binance-compatible exchange simulator"),
     "ingest": ("soroka.ingest.main", "scan the market: universe, 24h tickers, closed candles"),
     "analyze": ("soroka.analyze.main", "detect BOS events and publish signals (consumer group)"),
