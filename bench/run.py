@@ -7,7 +7,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHES = [("bench_ingest.py", "benchmarks-ingest.md"), ("bench_detection.py", "benchmarks-detection.md")]
+BENCHES = [
+    ("bench_ingest.py", "benchmarks-ingest.md"),
+    ("bench_analyze.py", "benchmarks-analyze.md"),
+    ("bench_detection.py", "benchmarks-detection.md"),
+]
 
 
 def main() -> int:
