@@ -104,7 +104,8 @@ async def test_burst_of_50_never_exceeds_the_per_chat_limit(start_fake: Start, f
 
 async def test_burst_in_real_time_against_a_fast_window(start_fake: Start) -> None:
     # 10 per second per chat on both sides, real clocks, three chats at once: no 429 despite latency jitter.
-    limiter = RateLimiter((Window(10, 1.0, slack=0.05),), (Window(30, 1.0, slack=0.05),))
+    # The slack absorbs how much later one request can reach the server than the next (a loaded machine).
+    limiter = RateLimiter((Window(10, 1.0, slack=0.3),), (Window(30, 1.0, slack=0.3),))
     async with start_fake(per_chat_limit=10, per_chat_window=1.0) as fake:
         sender = TelegramSender.from_settings(_settings(fake.url), limiter=limiter)
         try:
@@ -113,7 +114,7 @@ async def test_burst_in_real_time_against_a_fast_window(start_fake: Start) -> No
             await sender.close()
         stats = fake.state.snapshot()
     assert stats["sent"] == 75 and stats["too_many_requests"] == 0
-    assert stats["max_per_chat_in_window"] == 10
+    assert stats["max_per_chat_in_window"] <= 10
 
 
 async def test_refusals_are_permanent_errors(start_fake: Start, fake_clock: FakeClock) -> None:
