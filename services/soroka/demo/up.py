@@ -26,7 +26,7 @@ from soroka.demo.envfiles import SERVICES
 from soroka.demo.probing import Probe, Snapshot
 from soroka.demo.supervising import ServiceSpec, Supervisor
 from soroka.demo.watching import WatchPlan, eprint, watch
-from soroka.storage.migrating import migrate
+from soroka.storage.migrating import ensure_database, migrate
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         eprint(f"soroka up: commands not available in this installation: {', '.join(missing)}")
         return 2
     conn = load_settings(_Connection, files["ingest"])
+    asyncio.run(ensure_database(conn.database_url))
     applied = asyncio.run(migrate(conn.database_url))
     eprint(f"soroka up: schema up to date ({len(applied)} migrations applied now)")
     layout = Layout(args.data_dir.resolve())
