@@ -8,9 +8,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-# The order of the fields in a compact candle row (stream messages, arrays).
-CANDLE_FIELDS = ("open_time", "open", "high", "low", "close", "volume", "quote_volume", "trades")
-
 
 @dataclass(frozen=True, slots=True)
 class Candle:
@@ -35,12 +32,6 @@ class Candle:
             self.volume,
             self.quote_volume,
             self.trades,
-        )
-
-    @classmethod
-    def from_row(cls, r: Sequence[float | int]) -> Candle:
-        return cls(
-            int(r[0]), float(r[1]), float(r[2]), float(r[3]), float(r[4]), float(r[5]), float(r[6]), int(r[7])
         )
 
 

@@ -7,7 +7,6 @@ anything that is not a valid message of the expected kind and version.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, Self
 
@@ -185,7 +184,3 @@ class ReportsStream:
         if target is None:
             raise MessageError(f"unexpected message kind {kind!r} on the reports stream")
         return target.decode(fields)
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), allow_nan=False)

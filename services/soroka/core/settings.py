@@ -432,12 +432,3 @@ def is_hot(model: type[BaseModel], name: str) -> bool:
 
 def env_key(name: str) -> str:
     return name.upper()
-
-
-def strategy_fields() -> dict[str, tuple[type[BaseModel], str]]:
-    """Every strategy key (by field name) with its group model and group name, in declaration order."""
-    out: dict[str, tuple[type[BaseModel], str]] = {}
-    for group in (DetectorSettings, FilterSettings, RiskSettings, OutputSettings, UniverseSettings):
-        for name in group.model_fields:
-            out[name] = (group, field_group(group, name))
-    return out

@@ -38,17 +38,6 @@ class ServiceView:
         names = (name, name + "_total")  # counters are exposed with the _total suffix
         return sum(v for k, v in self.metrics.items() if k.split("{", 1)[0] in names)
 
-    def by_label(self, name: str, label: str) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for k, v in self.metrics.items():
-            base, brace, rest = k.partition("{")
-            if brace and base in (name, name + "_total"):
-                for part in rest[:-1].split(","):
-                    lk, _, lv = part.partition("=")
-                    if lk == label:
-                        out[lv] = out.get(lv, 0.0) + v
-        return out
-
 
 @dataclass(frozen=True)
 class Counts:

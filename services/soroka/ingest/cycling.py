@@ -35,10 +35,6 @@ class MarketData(Protocol):
     ) -> list[Candle]: ...
 
 
-class SkippedSymbol(Exception):
-    """A symbol's candles could not be fetched this cycle; it is retried (and backfilled) next cycle."""
-
-
 @dataclass
 class CycleResult:
     target: int

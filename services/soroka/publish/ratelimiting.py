@@ -54,10 +54,6 @@ class LimiterStats:
     waited_seconds: float = 0.0
     max_queue_depth: int = 0
 
-    def as_dict(self) -> dict[str, float]:
-        return {"granted": self.granted, "waits": self.waits, "waited_seconds": round(self.waited_seconds, 3),
-                "max_queue_depth": self.max_queue_depth}  # fmt: skip
-
 
 @dataclass
 class _ChatState:

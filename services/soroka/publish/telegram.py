@@ -14,7 +14,7 @@ import random
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Protocol, TextIO, TypeVar
 
 from aiogram import Bot
@@ -85,9 +85,6 @@ class DeliveryStats:
     failed_permanent: int = 0
     failed_temporary: int = 0  # calls given up after max_attempts (the caller retries later)
     max_queue_depth: int = 0  # most sends/edits waiting for their chat at once
-
-    def as_dict(self) -> dict[str, float]:
-        return asdict(self)
 
 
 class MessageSink(Protocol):

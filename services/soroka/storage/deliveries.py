@@ -139,9 +139,11 @@ async def stale_since(pool: asyncpg.Pool, strategy: str, since_ms: int) -> list[
     """(symbol, age in seconds when it arrived) of the signals not posted for being too old."""
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            """SELECT payload->>'symbol' AS symbol, reason FROM deliveries
+            """SELECT payload->>'symbol' AS symbol,
+                      extract(epoch FROM created_at) - (payload->>'close_time')::bigint / 1000.0 AS age
+               FROM deliveries
                WHERE strategy = $1 AND kind = 'signal' AND status = 'stale' AND open_time >= $2 ORDER BY open_time""",
             strategy,
             since_ms,
         )
-    return [(r["symbol"], float((r["reason"] or "0s").split("s")[0] or 0)) for r in rows]
+    return [(r["symbol"], float(r["age"])) for r in rows]
